@@ -1,0 +1,43 @@
+# Two commands do everything: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages: WeasyPrint's Pango/HarfBuzz and fonts, poppler (pdfsig, pdftotext), Chromium for browser tests.
+RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+TEST_DEBS := $(RUNTIME_DEBS) chromium poppler-utils
+
+.PHONY: demo test lint unit system-packages test-system-packages venv clean
+
+demo: system-packages venv
+	$(BIN)/ebr demo
+
+test: test-system-packages venv lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m tests.requirements_coverage
+
+lint: venv
+	$(BIN)/ruff check ebr tests bench
+	$(BIN)/ruff format --check ebr tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+system-packages:
+	@missing=$$(for p in $(RUNTIME_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing python3-venv; fi
+
+test-system-packages:
+	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi
+
+venv: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) instance .mypy_cache .ruff_cache

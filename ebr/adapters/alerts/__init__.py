@@ -1,0 +1,1 @@
+"""Alert sinks: where lockout, integrity and clock alerts go."""

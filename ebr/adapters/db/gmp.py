@@ -1,0 +1,44 @@
+"""Which tables and fields are GMP data: the registry the audit guard enforces (AUD-01).
+
+Every mapped table must be classified here; a test fails otherwise.  For a GMP table each column
+is either audited with its values, audited without them (secrets), or operational (covered by
+semantic entries such as login_failed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class GmpTable:
+    """A table whose every change writes audit entries in the same transaction."""
+
+    object_type: str
+    redacted: frozenset[str] = field(default_factory=frozenset)
+    operational: frozenset[str] = field(default_factory=frozenset)
+    deletable: bool = False
+
+
+GMP_TABLES: dict[str, GmpTable] = {
+    "user_account": GmpTable(
+        "user",
+        redacted=frozenset({"password_hash", "password_history"}),
+        operational=frozenset({"failed_attempts", "last_login_at", "password_changed_at", "locked_at"}),
+    ),
+    "gmp_setting": GmpTable("setting", operational=frozenset({"updated_at"})),
+    "api_client": GmpTable("api_client", redacted=frozenset({"token_hash"})),
+}
+
+# Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.
+NOT_GMP: dict[str, str] = {
+    "audit_entry": "the audit trail itself: append-only, guarded separately",
+    "audit_head": "cursor of the audit chain; its truth is the chain and the signed checkpoints",
+    "user_session": "session state; logins, logouts and timeouts are audited as events",
+    "login_attempt": "security log, insert-only; failures are also audited as events",
+    "alert": "delivery state of notifications whose cause is audited",
+    "system_state": "installation facts; version changes are audited as system events",
+    "rate_limit": "throttling counters; refusals are audited as failed attempts",
+}
+
+IMMUTABLE_TABLES = frozenset({"audit_entry", "login_attempt"})

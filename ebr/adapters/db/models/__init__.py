@@ -1,0 +1,18 @@
+"""Table rows; class names end in Row so they never pass for domain objects."""
+
+from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, SessionRow, UserRow
+from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
+from ebr.adapters.db.models.system import AlertRow, GmpSettingRow, RateLimitRow, SystemStateRow
+
+__all__ = [
+    "AlertRow",
+    "ApiClientRow",
+    "AuditEntryRow",
+    "AuditHeadRow",
+    "GmpSettingRow",
+    "LoginAttemptRow",
+    "RateLimitRow",
+    "SessionRow",
+    "SystemStateRow",
+    "UserRow",
+]

@@ -1,0 +1,107 @@
+"""SqlAlchemyUnitOfWork: rolls back unless committed; writes the audit chain inside the same commit."""
+
+from __future__ import annotations
+
+import json
+from types import TracebackType
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ebr.adapters.db import audit_guard
+from ebr.adapters.db.models import AlertRow, AuditEntryRow, AuditHeadRow
+from ebr.adapters.db.repositories import (
+    SqlAlertRepository,
+    SqlApiClientRepository,
+    SqlAuditLog,
+    SqlLoginAttemptRepository,
+    SqlSessionRepository,
+    SqlSettingsRepository,
+    SqlSystemStateRepository,
+    SqlUserRepository,
+)
+from ebr.app.context import AuditContext
+from ebr.app.ports import Sealer
+from ebr.domain.audit import EntryDraft, content_digest, entry_hash, is_clock_anomaly, seal_message
+
+
+class SqlAlchemyUnitOfWork:
+    """One transaction; `commit()` flushes the changes, appends their audit entries to the chain and commits."""
+
+    def __init__(self, factory: sessionmaker[Session], sealer: Sealer, context: AuditContext) -> None:
+        self._factory = factory
+        self._sealer = sealer
+        self._context = context
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        self.session = self._factory()
+        self.session.info[audit_guard.CONTEXT_KEY] = self._context
+        self.session.info[audit_guard.DRAFTS_KEY] = []
+        s = self.session
+        self.users = SqlUserRepository(s)
+        self.sessions = SqlSessionRepository(s)
+        self.login_attempts = SqlLoginAttemptRepository(s)
+        self.settings = SqlSettingsRepository(s)
+        self.alerts = SqlAlertRepository(s)
+        self.api_clients = SqlApiClientRepository(s)
+        self.system = SqlSystemStateRepository(s)
+        self.audit = SqlAuditLog(s, self._context)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def flush(self) -> None:
+        """Send pending changes (and derive their audit drafts) without committing."""
+        self.session.flush()
+
+    def commit(self) -> None:
+        """Flush, chain the audit entries of this transaction, commit: all or nothing."""
+        self.session.flush()  # turns row changes into drafts (audit_guard) before the chain is written
+        drafts: list[EntryDraft] = self.session.info[audit_guard.DRAFTS_KEY]
+        if drafts:
+            self._append_chain(drafts)
+            self.session.info[audit_guard.DRAFTS_KEY] = []
+        self.session.commit()
+
+    def _append_chain(self, drafts: list[EntryDraft]) -> None:
+        # FOR UPDATE serialises appenders on PostgreSQL; SQLite's BEGIN IMMEDIATE already does.
+        head = self.session.scalars(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).one()
+        seq, prev_hash, prev_at = head.seq, head.hash, head.at
+        for draft in drafts:
+            seq += 1
+            anomaly = is_clock_anomaly(prev_at, draft.at)
+            digest = content_digest(seq, draft, anomaly)
+            own = entry_hash(seq, draft, anomaly, prev_hash)
+            self.session.add(_row(seq, draft, anomaly, prev_hash, own, self._sealer.sign(seal_message(seq, digest))))
+            if anomaly:
+                self.session.add(AlertRow(kind="clock", at=draft.at, message=(
+                    f"Clock went backwards: audit entry {seq} at {draft.at.isoformat()} is earlier than "
+                    f"the previous entry at {prev_at.isoformat() if prev_at else '-'}.")))
+            prev_hash, prev_at = own, max(draft.at, prev_at) if prev_at else draft.at
+        head.seq, head.hash, head.at = seq, prev_hash, prev_at
+        self.session.flush()  # the trail rows must reach the database inside this transaction
+
+
+def _row(seq: int, d: EntryDraft, anomaly: bool, prev_hash: str, own: str, seal: str) -> AuditEntryRow:
+    return AuditEntryRow(
+        seq=seq, at=d.at, user_id=d.user_id, username=d.username, user_name=d.user_name, action=str(d.action),
+        object_type=d.object_type, object_id=d.object_id, field=d.field, old_value=d.old_value,
+        new_value=d.new_value, reason=d.reason, context=json.dumps(d.context, sort_keys=True),
+        batch=d.context.get("batch", ""), clock_anomaly=anomaly, prev_hash=prev_hash, hash=own, seal=seal,
+    )
+
+
+class SqlUnitOfWorkFactory:
+    """Opens units of work on one engine; bootstrap builds it."""
+
+    def __init__(self, engine: Engine, sealer: Sealer) -> None:
+        self.engine = engine
+        self._factory = sessionmaker(engine, expire_on_commit=False)
+        audit_guard.install(self._factory)
+        self._sealer = sealer
+
+    def __call__(self, context: AuditContext) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self._factory, self._sealer, context)

@@ -1,0 +1,1 @@
+"""Use cases and their ports; each use case owns exactly one transaction."""

@@ -1,0 +1,46 @@
+"""Machine clients (the ERP) authenticate with bearer tokens: no cookies, no CSRF, permission per route."""
+
+from __future__ import annotations
+
+from ebr.app.accounts import require_reason
+from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.ports import ApiClient, Clock, UnitOfWorkFactory
+from ebr.app.sessions import new_token, token_hash
+from ebr.domain.accounts import Permission
+from ebr.domain.errors import InvalidInput
+
+API_PERMISSIONS = frozenset({Permission.ERP_INBOUND, Permission.SYSTEM_READ})
+
+
+class ApiClientService:
+    """Issue, look up and revoke machine-client tokens."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def issue(self, actor: Actor, name: str, permissions: frozenset[str], reason: str,
+              request: RequestInfo | None = None) -> str:
+        """A new token, shown once; only its hash is stored."""
+        unknown = permissions - {str(p) for p in API_PERMISSIONS}
+        if unknown or not permissions:
+            raise InvalidInput(f"API permissions must be among {sorted(str(p) for p in API_PERMISSIONS)}.")
+        if not name.strip():
+            raise InvalidInput("A client name is required.")
+        token = "ebr_" + new_token()
+        with self._uow(AuditContext(actor, self._clock.now(), require_reason(reason), request or RequestInfo())) as uow:
+            uow.api_clients.add(name.strip(), token_hash(token), permissions, self._clock.now())
+            uow.commit()
+        return token
+
+    def authenticate(self, token: str) -> ApiClient | None:
+        """The client a bearer token belongs to, unless revoked."""
+        with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
+            client = uow.api_clients.by_token_hash(token_hash(token))
+        return client if client and not client.revoked else None
+
+    def revoke(self, actor: Actor, client_id: int, reason: str) -> None:
+        """Revoke at once (PWD-04)."""
+        with self._uow(AuditContext(actor, self._clock.now(), require_reason(reason))) as uow:
+            uow.api_clients.revoke(client_id, self._clock.now())
+            uow.commit()

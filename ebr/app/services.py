@@ -1,0 +1,40 @@
+"""The façade the entry points receive; bootstrap builds it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ebr.app.accounts import AccountService
+from ebr.app.alerts import AlertService
+from ebr.app.auth import AuthService
+from ebr.app.clients import ApiClientService
+from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from ebr.app.sessions import SessionService
+from ebr.app.settings import SettingsService
+from ebr.app.system import SystemService
+from ebr.app.trail import TrailService
+from ebr.domain.audit import Action
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every use case, grouped by feature."""
+
+    clock: Clock
+    uow: UnitOfWorkFactory
+    hasher: PasswordHasher
+    accounts: AccountService
+    auth: AuthService
+    sessions: SessionService
+    settings: SettingsService
+    trail: TrailService
+    alerts: AlertService
+    system: SystemService
+    api_clients: ApiClientService
+
+    def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
+        """A refused action is itself a security event (AUD-10)."""
+        with self.uow(AuditContext(actor, self.clock.now(), request=request)) as uow:
+            uow.audit.append(Action.PERMISSION_DENIED, "endpoint", what)
+            uow.commit()

@@ -1,0 +1,105 @@
+"""Composition root: Settings -> concrete adapters -> Services. The only place that names adapter classes."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+import ebr
+from ebr.adapters.alerts.sinks import LogAlertSink, WebhookAlertSink
+from ebr.adapters.db import ratelimit
+from ebr.adapters.db.engine import database_now, make_engine
+from ebr.adapters.db.migrate import current_revision, upgrade
+from ebr.adapters.db.uow import SqlUnitOfWorkFactory
+from ebr.adapters.passwords.argon2 import Argon2Hasher
+from ebr.adapters.pdf.render import PdfRenderer
+from ebr.adapters.sealing.ed25519 import Ed25519Sealer, FileCheckpointStore
+from ebr.app.accounts import AccountService
+from ebr.app.alerts import AlertService
+from ebr.app.auth import AuthService
+from ebr.app.clients import ApiClientService
+from ebr.app.ports import AlertSink, Clock
+from ebr.app.services import Services
+from ebr.app.sessions import SessionService
+from ebr.app.settings import SettingsService
+from ebr.app.system import SystemService, Version
+from ebr.app.trail import TrailService
+from ebr.config import ConfigError, Settings
+
+
+class SystemClock:
+    """The real clock, in UTC."""
+
+    def now(self) -> datetime:
+        """Timezone-aware UTC now."""
+        return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What an entry point receives: services plus the few infrastructure handles it must pass on."""
+
+    settings: Settings
+    services: Services
+    engine: Engine
+    limiter_storage_uri: str
+    limiter_storage_options: dict[str, Any]
+
+    def database_now(self) -> datetime:
+        """The database clock, for the skew check."""
+        value = database_now(self.engine)
+        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def build_commit(settings: Settings) -> str:
+    """The build commit: from the environment, else from the checkout the package runs from."""
+    if settings.build_commit:
+        return settings.build_commit
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).parent,  # noqa: S607
+                             capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def migrate(settings: Settings) -> None:
+    """`ebr db upgrade`: run the migrations as the schema owner."""
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    upgrade(make_engine(settings.migration_db_url), settings.app_db_role)
+
+
+def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink | None = None) -> Runtime:
+    """Wire every adapter for these settings; nothing happens at import time."""
+    settings.check()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    if current_revision(engine) is None:
+        raise ConfigError("The database has no schema: run `ebr db upgrade` first.")
+    clock = clock or SystemClock()
+    sealer = Ed25519Sealer(settings.instance_path / "audit-seal.key")
+    uow = SqlUnitOfWorkFactory(engine, sealer)
+    hasher = Argon2Hasher(fast_for_tests=settings.fast_password_hashing)
+    sink = alert_sink or (WebhookAlertSink(settings.alert_webhook_url) if settings.alert_webhook_url
+                          else LogAlertSink())
+    alerts = AlertService(uow, clock, sink)
+    version = Version(ebr.__version__, build_commit(settings))
+    pdf = PdfRenderer(str(version))
+    checkpoints = FileCheckpointStore(settings.instance_path / "audit-checkpoints.jsonl")
+    services = Services(
+        clock=clock, uow=uow, hasher=hasher,
+        accounts=AccountService(uow, clock, hasher, alerts),
+        auth=AuthService(uow, clock, hasher, alerts),
+        sessions=SessionService(uow, clock),
+        settings=SettingsService(uow, clock),
+        trail=TrailService(uow, clock, sealer, checkpoints, pdf.audit_trail),
+        alerts=alerts,
+        system=SystemService(uow, clock, version),
+        api_clients=ApiClientService(uow, clock),
+    )
+    return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

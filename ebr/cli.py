@@ -1,0 +1,213 @@
+"""`ebr`: demo, serve, worker, db upgrade, users, settings, audit, verify."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from ebr.app.context import Actor
+from ebr.bootstrap import Runtime, build, migrate
+from ebr.config import ConfigError, Settings, from_env
+from ebr.domain.accounts import Role
+from ebr.domain.errors import DomainError
+
+
+def _settings() -> Settings:
+    try:
+        return from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or _settings()
+    try:
+        rt = build(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if settings.production and rt.services.system.demo_seeded():
+        raise click.ClickException("This database holds demo data: production mode refuses to run on it.")
+    return rt
+
+
+@click.group()
+def main() -> None:
+    """Electronic batch record system."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (as the schema owner)."""
+    migrate(_settings())
+    click.echo("database is at the newest schema")
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default EBR_PORT or 5000).")
+@click.option("--no-serve", is_flag=True, help="Set up and seed, then exit.")
+def demo(port: int | None, no_serve: bool) -> None:
+    """Set up the demo plant in the instance folder and serve it on 127.0.0.1."""
+    from ebr.demo.plant import DEMO_PASSWORD, DEMO_USERS, DemoRefused, seed
+
+    settings = _settings()
+    migrate(settings)
+    rt = _runtime(settings)
+    try:
+        seed(rt)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("Demo users (password " + DEMO_PASSWORD + "): " + ", ".join(
+        f"{u.username} ({'/'.join(sorted(u.roles))})" for u in DEMO_USERS))
+    if not no_serve:
+        _serve(rt, port or settings.port)
+
+
+@main.command()
+@click.option("--port", type=int, default=None)
+def serve(port: int | None) -> None:
+    """Serve the web application (use gunicorn with ebr.web.wsgi:app for several workers)."""
+    rt = _runtime()
+    if rt.settings.production:
+        temporary = rt.services.accounts.ensure_bootstrap_admin()
+        if temporary:
+            click.echo(f"Bootstrap administrator 'admin' created; one-time password: {temporary}")
+    _serve(rt, port or rt.settings.port)
+
+
+def _serve(rt: Runtime, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from ebr.web.app import create_app
+
+    app = create_app(runtime=rt)
+    click.echo(f"eBR {rt.services.system.version} on http://{rt.settings.host}:{port}/")
+    run_simple(rt.settings.host, port, app, threaded=True, use_reloader=False)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run every job once and exit.")
+def worker(once: bool) -> None:
+    """Run the background jobs (alerts, audit checkpoints, clock and integrity checks)."""
+    from ebr.worker.loop import HOURLY, JOBS, run_forever, run_once
+
+    rt = _runtime()
+    if once:
+        for name, result in run_once(rt, JOBS + HOURLY).items():
+            click.echo(f"{name}: {result}")
+        return
+    run_forever(rt)
+
+
+@main.group()
+def users() -> None:
+    """Accounts (administration from the command line is audited as the system)."""
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every account with roles and status."""
+    for u in _runtime().services.accounts.list_users():
+        status = "disabled" if not u.active else ("locked" if u.locked_at else "active")
+        flags = " must-change-password" if u.must_change_password else ""
+        click.echo(f"{u.id}\t{u.username}\t{u.full_name}\t{','.join(sorted(u.roles))}\t{status}{flags}")
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="Printed full name.")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice([str(r) for r in Role]))
+@click.option("--reason", required=True)
+@click.password_option("--password", help="One-time password the user must change at first login.")
+def users_create(username: str, full_name: str, roles: tuple[str, ...], reason: str, password: str) -> None:
+    """Create an account with a one-time password."""
+    try:
+        user = _runtime().services.accounts.create_user(Actor.system(), username, full_name,
+                                                        frozenset(Role(r) for r in roles), password, reason)
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {user.username} (id {user.id})")
+
+
+@users.command("unlock")
+@click.argument("username")
+@click.option("--reason", required=True)
+def users_unlock(username: str, reason: str) -> None:
+    """Unlock a locked account."""
+    svc = _runtime().services.accounts
+    target = next((u for u in svc.list_users() if u.username == username.lower()), None)
+    if target is None:
+        raise click.ClickException(f"no user {username}")
+    svc.unlock(Actor.system(), target.id, reason)
+    click.echo(f"unlocked {target.username}")
+
+
+@main.group()
+def settings() -> None:
+    """GMP settings."""
+
+
+@settings.command("export")
+def settings_export() -> None:
+    """Print the configuration as JSON."""
+    click.echo(_runtime().services.settings.export(), nl=False)
+
+
+@settings.command("diff")
+@click.argument("baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def settings_diff(baseline: Path) -> None:
+    """Compare with a baseline export; exits 1 when they differ."""
+    changes = _runtime().services.settings.diff_against(baseline.read_text(encoding="utf-8"))
+    for key, old, new in changes:
+        click.echo(f"{key}: {old} -> {new}")
+    sys.exit(1 if changes else 0)
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain head now and keep it in the instance folder."""
+    cp = _runtime().services.trail.checkpoint()
+    click.echo(f"checkpoint at entry {cp.seq}: {cp.head_hash}")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def verify(ctx: click.Context) -> None:
+    """Check everything verifiable; exits non-zero and names each failure."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(verify_audit)
+
+
+@verify.command("audit")
+def verify_audit() -> None:
+    """Recompute the audit chain and hold it against the seals and signed checkpoints."""
+    findings = _runtime().services.trail.verify()
+    for finding in findings:
+        click.echo(f"FAIL {finding}", err=True)
+    if findings:
+        sys.exit(1)
+    click.echo("audit trail: OK")
+
+
+@main.command("version")
+def version_cmd() -> None:
+    """Print the software version and build commit."""
+    from ebr.bootstrap import build_commit
+
+    import ebr
+
+    click.echo(json.dumps({"version": ebr.__version__, "commit": build_commit(_settings())}))

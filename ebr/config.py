@@ -1,0 +1,97 @@
+"""Deployment settings: read once from the environment at the edge (GMP settings live in the database)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEMO_SECRET = "demo-only-secret-change-me"  # noqa: S105  # a known value production mode refuses
+ENVIRONMENTS = ("demo", "development", "test", "production")
+
+
+class ConfigError(Exception):
+    """The deployment settings are unsafe or inconsistent; the process refuses to start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every deployment setting, once, typed."""
+
+    env: str = "demo"
+    instance_path: Path = Path("instance")
+    database_url: str = ""
+    admin_database_url: str = ""
+    app_db_role: str = "ebr_app"
+    secret_key: str = DEMO_SECRET
+    host: str = "127.0.0.1"
+    port: int = 5000
+    library_dir: Path = Path()
+    fast_password_hashing: bool = False
+    secure_cookies: bool = True
+    alert_webhook_url: str = ""
+    build_commit: str = ""
+    worker_interval_seconds: float = 10.0
+
+    @property
+    def production(self) -> bool:
+        """True in production mode, where demo shortcuts are refused."""
+        return self.env == "production"
+
+    @property
+    def db_url(self) -> str:
+        """The application's database URL (SQLite in the instance folder by default)."""
+        return self.database_url or f"sqlite:///{(self.instance_path / 'ebr.sqlite3').resolve()}"
+
+    @property
+    def migration_db_url(self) -> str:
+        """The owner's URL, used only to run migrations."""
+        return self.admin_database_url or self.db_url
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some settings changed (tests)."""
+        return replace(self, **changes)  # type: ignore[arg-type]  # keyword names are checked by replace()
+
+    def check(self) -> None:
+        """Refuse unsafe combinations before anything starts."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"EBR_ENV must be one of {', '.join(ENVIRONMENTS)}.")
+        if not self.production:
+            return
+        if self.secret_key == DEMO_SECRET or len(self.secret_key) < 32:
+            raise ConfigError("Production mode needs EBR_SECRET_KEY: at least 32 random characters, not the demo key.")
+        if self.fast_password_hashing:
+            raise ConfigError("Production mode refuses the test-only password hashing profile.")
+        if not self.secure_cookies:
+            raise ConfigError("Production mode requires secure cookies (HTTPS).")
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from EBR_* variables, with safe demo defaults."""
+    env = dict(os.environ if environ is None else environ)
+    mode = env.get("EBR_ENV", "demo")
+    settings = Settings(
+        env=mode,
+        instance_path=Path(env.get("EBR_INSTANCE_PATH", "instance")),
+        database_url=env.get("EBR_DATABASE_URL", ""),
+        admin_database_url=env.get("EBR_ADMIN_DATABASE_URL", ""),
+        app_db_role=env.get("EBR_DB_APP_ROLE", "ebr_app"),
+        secret_key=env.get("EBR_SECRET_KEY", DEMO_SECRET),
+        host=env.get("EBR_HOST", "127.0.0.1"),
+        port=int(env.get("EBR_PORT", "5000")),
+        library_dir=Path(env.get("EBR_LIBRARY_DIR", ".")),
+        fast_password_hashing=_flag(env.get("EBR_FAST_HASHING"), False),
+        secure_cookies=_flag(env.get("EBR_SECURE_COOKIES"), mode == "production"),
+        alert_webhook_url=env.get("EBR_ALERT_WEBHOOK_URL", ""),
+        build_commit=env.get("EBR_BUILD_COMMIT", ""),
+        worker_interval_seconds=float(env.get("EBR_WORKER_INTERVAL", "10")),
+    )
+    settings.check()
+    return settings

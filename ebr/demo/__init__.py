@@ -1,0 +1,1 @@
+"""The demo plant: seeded users (later: procedures, simulators, a fake ERP)."""

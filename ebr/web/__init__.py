@@ -1,0 +1,1 @@
+"""The Flask entry point: the only package that imports Flask."""

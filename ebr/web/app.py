@@ -1,0 +1,136 @@
+"""The application factory: create_app(settings) builds everything; nothing happens at import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, abort, current_app, g, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ebr.bootstrap import Runtime, build
+from ebr.config import Settings, from_env
+from ebr.domain.accounts import Permission
+from ebr.web import errors
+from ebr.web.extensions import csrf, limiter, login_manager
+from ebr.web.principal import Anonymous, actor, info, load_from_session, services
+from ebr.web.routes import Access, access_of, public
+from ebr.web.session import ServerSideSessionInterface
+
+MAX_FORM_BYTES = 64 * 1024
+# While a password is temporary or expired, only these endpoints answer (PWD-02).
+DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.logout"})
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the Flask app for these settings (or an already built runtime, in tests)."""
+    runtime = runtime or build(settings or from_env())
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=runtime.settings.secret_key,
+        SESSION_COOKIE_SECURE=runtime.settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the server-side session, which idles out
+        RATELIMIT_STORAGE_URI=runtime.limiter_storage_uri,
+        RATELIMIT_STORAGE_OPTIONS=runtime.limiter_storage_options,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    app.extensions["ebr.services"] = runtime.services
+    app.extensions["ebr.runtime"] = runtime
+    app.session_interface = ServerSideSessionInterface(runtime.services)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.request_loader(load_from_session)
+    login_manager.anonymous_user = Anonymous
+    login_manager.session_protection = None  # the server-side session, rotated at login, is the protection
+    _register_blueprints(app)
+    errors.register(app)
+    app.before_request(_enforce_route_class)
+    app.after_request(_security_headers)
+    app.context_processor(_template_globals)
+    _check_every_route_declared(app)
+    runtime.services.system.record_startup("web")
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from ebr.web.admin.views import bp as admin_bp
+    from ebr.web.api.views import bp as api_bp
+    from ebr.web.auth.views import bp as auth_bp
+    from ebr.web.main.views import bp as main_bp
+    from ebr.web.trail.views import bp as trail_bp
+
+    for bp in (auth_bp, main_bp, admin_bp, trail_bp, api_bp):
+        app.register_blueprint(bp)
+    csrf.exempt(api_bp)  # bearer-token clients send no cookies, so there is nothing to forge
+    public()(app.view_functions["static"])
+
+
+def _check_every_route_declared(app: Flask) -> None:
+    missing = [rule.endpoint for rule in app.url_map.iter_rules()
+               if access_of(app.view_functions[rule.endpoint]) is None]
+    if missing:
+        raise RuntimeError(f"routes without a declared class: {missing}")
+
+
+def route_access(endpoint: str | None) -> Access | None:
+    """The declared class of the endpoint handling this request."""
+    if endpoint is None:
+        return None
+    return access_of(current_app.view_functions[endpoint])
+
+
+def _enforce_route_class() -> Response | None:
+    access = route_access(request.endpoint)
+    if access is None:
+        return None  # no route matched: Flask answers 404/405 itself
+    if access.kind == "public":
+        return None
+    if access.kind == "api":
+        _enforce_api(access)
+        return None
+    return _enforce_page(access)
+
+
+def _enforce_api(access: Access) -> None:
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    client = services().api_clients.authenticate(token) if token else None
+    if client is None:
+        abort(401, "A valid API token is required (Authorization: Bearer ...).")
+    if access.permission is None or str(access.permission) not in client.permissions:
+        abort(403, f"This API client lacks the permission {access.permission}.")
+    g.api_client = client
+
+
+def _enforce_page(access: Access) -> Response | None:
+    if not current_user.is_authenticated:
+        if request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(401, "Log in first; your session has ended.")
+    if current_user.needs_password_change and request.endpoint not in DURING_PASSWORD_CHANGE:
+        if request.method == "GET":
+            return redirect(url_for("auth.change_password"))
+        abort(403, "Change your password first.")
+    permission: Permission | None = access.permission
+    if permission is None or permission not in current_user.user.permissions:
+        services().record_denial(actor(), f"{request.method} {request.path}", info())
+        abort(403, f"Your roles do not include the permission {permission}.")
+    return None
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _template_globals() -> dict[str, Any]:
+    return {"version": services().system.version, "current_user": current_user, "Permission": Permission}
+

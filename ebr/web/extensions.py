@@ -1,0 +1,12 @@
+"""Flask extensions, created unbound; the app factory binds them (style rule 8)."""
+
+from __future__ import annotations
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, default_limits=[])

@@ -1,0 +1,97 @@
+"""Server-side sessions: the cookie carries a random token; the data and the idle clock live in the database."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Flask, Request, g
+from flask.sessions import SessionInterface, SessionMixin
+from werkzeug.datastructures import CallbackDict
+from werkzeug.wrappers import Response
+
+from ebr.app.context import RequestInfo
+from ebr.app.services import Services
+from ebr.app.sessions import ActiveSession
+
+COOKIE = "ebr_session"
+
+
+class ServerSession(CallbackDict[str, Any], SessionMixin):
+    """The session dict of one request, with the token that keys it."""
+
+    def __init__(self, data: dict[str, Any], token: str | None, active: ActiveSession | None,
+                 ended: bool = False) -> None:
+        def on_update(_: Any) -> None:
+            self.modified = True
+
+        super().__init__(data, on_update)
+        self.token = token
+        self.active = active
+        self.ended = ended  # a cookie was presented but its session had ended or idled out
+        self.new_token: str | None = None
+        self.modified = False
+
+    def switch_to(self, token: str) -> None:
+        """Adopt a freshly created session (login): defeats session fixation."""
+        self.new_token = token
+        self.clear()
+        self.modified = False
+
+
+def request_info(request: Request) -> RequestInfo:
+    """Source address, workstation and a request id for the audit context (AUD-02)."""
+    if "request_id" not in g:
+        g.request_id = uuid.uuid4().hex
+    workstation = request.headers.get("X-Workstation", "") or request.headers.get("User-Agent", "")
+    return RequestInfo(request.remote_addr or "", workstation[:200], g.request_id)
+
+
+class ServerSideSessionInterface(SessionInterface):
+    """Loads and stores sessions through the application's SessionService."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def open_session(self, app: Flask, request: Request) -> ServerSession:
+        token = request.cookies.get(COOKIE)
+        if token and len(token) <= 128:
+            active = self._services.sessions.load(token, request_info(request))
+            if active is not None:
+                return ServerSession(dict(active.data), token, active)
+            return ServerSession({}, None, None, ended=True)
+        return ServerSession({}, None, None)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        assert isinstance(session, ServerSession)
+        if session.new_token is not None:
+            if session.token is not None:
+                self._services.sessions.end(session.token, "replaced at login")
+            if session:
+                self._services.sessions.save(session.new_token, dict(session))
+            self._set_cookie(app, response, session.new_token)
+        elif session.token is None:
+            if session.modified and session:
+                token = self._services.sessions.start_anonymous(dict(session), request_info_from_g())
+                self._set_cookie(app, response, token)
+            elif session.ended:
+                response.delete_cookie(COOKIE, path="/")
+        elif session.modified:
+            self._services.sessions.save(session.token, dict(session))
+
+    def _set_cookie(self, app: Flask, response: Response, token: str) -> None:
+        # No Expires: a browser-session cookie; the server alone decides the idle timeout (ACC-07).
+        response.set_cookie(COOKIE, token, httponly=True, secure=bool(app.config["SESSION_COOKIE_SECURE"]),
+                            samesite="Strict", path="/")
+
+
+def request_info_from_g() -> RequestInfo:
+    """The request info when only the flask globals are at hand."""
+    from flask import request
+
+    return request_info(request)
+
+
+def clear_cookie(response: Response) -> None:
+    """Remove the session cookie (logout)."""
+    response.delete_cookie(COOKIE, path="/")

@@ -1,0 +1,1 @@
+"""trail pages."""

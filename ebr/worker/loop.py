@@ -1,0 +1,76 @@
+"""`ebr worker`: runs every background job in a loop (later capabilities add their jobs here)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ebr.bootstrap import Runtime
+
+log = logging.getLogger("ebr.worker")
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named job; one failing job never stops the others."""
+
+    name: str
+    run: Callable[[Runtime], object]
+
+
+def deliver_alerts(rt: Runtime) -> object:
+    """Retry alerts that could not be delivered at once."""
+    return rt.services.alerts.deliver_pending()
+
+
+def checkpoint_audit(rt: Runtime) -> object:
+    """Sign the audit chain head periodically (AUD-06)."""
+    minutes = rt.services.settings.current()["audit.checkpoint_minutes"]
+    return rt.services.trail.checkpoint_if_due(minutes)
+
+
+def verify_audit(rt: Runtime) -> object:
+    """The scheduled integrity check: a failure raises an alert (REC-07)."""
+    findings = rt.services.trail.verify()
+    if findings:
+        rt.services.trail.report_findings(findings)
+        rt.services.alerts.deliver_pending()
+    return len(findings)
+
+
+def check_clock(rt: Runtime) -> object:
+    """Compare the application clock with the database clock (TIME-02)."""
+    return rt.services.system.check_clock(rt.database_now())
+
+
+JOBS: tuple[Job, ...] = (
+    Job("alerts", deliver_alerts),
+    Job("audit-checkpoint", checkpoint_audit),
+    Job("clock", check_clock),
+)
+HOURLY: tuple[Job, ...] = (Job("audit-verify", verify_audit),)
+
+
+def run_once(rt: Runtime, jobs: tuple[Job, ...] = JOBS) -> dict[str, object]:
+    """Run each job once; returns each job's result or the error it raised."""
+    results: dict[str, object] = {}
+    for job in jobs:
+        try:
+            results[job.name] = job.run(rt)
+        except Exception as exc:  # noqa: BLE001  # a failing job is logged and retried next round
+            log.exception("job %s failed", job.name)
+            results[job.name] = exc
+    return results
+
+
+def run_forever(rt: Runtime, stop: threading.Event | None = None) -> None:
+    """Loop until stopped; the hourly jobs run every 360 rounds of the default 10 s interval."""
+    stop = stop or threading.Event()
+    rt.services.system.record_startup("worker")
+    rounds = 0
+    while not stop.is_set():
+        run_once(rt, JOBS + HOURLY if rounds % 360 == 0 else JOBS)
+        rounds += 1
+        stop.wait(rt.settings.worker_interval_seconds)
