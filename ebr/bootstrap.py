@@ -61,8 +61,14 @@ def build_commit(settings: Settings) -> str:
     if settings.build_commit:
         return settings.build_commit
     try:
-        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).parent,  # noqa: S607
-                             capture_output=True, text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],  # noqa: S607  # git from PATH, as the operator installed it
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return out.stdout.strip() or "unknown"
@@ -85,14 +91,17 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
     sealer = Ed25519Sealer(settings.instance_path / "audit-seal.key")
     uow = SqlUnitOfWorkFactory(engine, sealer)
     hasher = Argon2Hasher(fast_for_tests=settings.fast_password_hashing)
-    sink = alert_sink or (WebhookAlertSink(settings.alert_webhook_url) if settings.alert_webhook_url
-                          else LogAlertSink())
+    sink = alert_sink or (
+        WebhookAlertSink(settings.alert_webhook_url) if settings.alert_webhook_url else LogAlertSink()
+    )
     alerts = AlertService(uow, clock, sink)
     version = Version(ebr.__version__, build_commit(settings))
     pdf = PdfRenderer(str(version))
     checkpoints = FileCheckpointStore(settings.instance_path / "audit-checkpoints.jsonl")
     services = Services(
-        clock=clock, uow=uow, hasher=hasher,
+        clock=clock,
+        uow=uow,
+        hasher=hasher,
         accounts=AccountService(uow, clock, hasher, alerts),
         auth=AuthService(uow, clock, hasher, alerts),
         sessions=SessionService(uow, clock),

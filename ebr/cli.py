@@ -66,8 +66,12 @@ def demo(port: int | None, no_serve: bool) -> None:
         seed(rt)
     except DemoRefused as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo("Demo users (password " + DEMO_PASSWORD + "): " + ", ".join(
-        f"{u.username} ({'/'.join(sorted(u.roles))})" for u in DEMO_USERS))
+    click.echo(
+        "Demo users (password "
+        + DEMO_PASSWORD
+        + "): "
+        + ", ".join(f"{u.username} ({'/'.join(sorted(u.roles))})" for u in DEMO_USERS)
+    )
     if not no_serve:
         _serve(rt, port or settings.port)
 
@@ -131,8 +135,9 @@ def users_list() -> None:
 def users_create(username: str, full_name: str, roles: tuple[str, ...], reason: str, password: str) -> None:
     """Create an account with a one-time password."""
     try:
-        user = _runtime().services.accounts.create_user(Actor.system(), username, full_name,
-                                                        frozenset(Role(r) for r in roles), password, reason)
+        user = _runtime().services.accounts.create_user(
+            Actor.system(), username, full_name, frozenset(Role(r) for r in roles), password, reason
+        )
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {user.username} (id {user.id})")
@@ -206,8 +211,7 @@ def verify_audit() -> None:
 @main.command("version")
 def version_cmd() -> None:
     """Print the software version and build commit."""
-    from ebr.bootstrap import build_commit
-
     import ebr
+    from ebr.bootstrap import build_commit
 
     click.echo(json.dumps({"version": ebr.__version__, "commit": build_commit(_settings())}))

@@ -49,9 +49,17 @@ class AccountService:
     def _ctx(self, actor: Actor, reason: str, request: RequestInfo | None) -> AuditContext:
         return AuditContext(actor, self._clock.now(), reason, request or RequestInfo())
 
-    def create_user(self, actor: Actor, username: str, full_name: str, roles: frozenset[Role],
-                    temporary_password: str, reason: str, request: RequestInfo | None = None,
-                    temporary: bool = True) -> User:
+    def create_user(
+        self,
+        actor: Actor,
+        username: str,
+        full_name: str,
+        roles: frozenset[Role],
+        temporary_password: str,
+        reason: str,
+        request: RequestInfo | None = None,
+        temporary: bool = True,
+    ) -> User:
         """A new account with a one-time password; the id is unique forever, case-insensitively (ACC-04).
 
         Only the demo seed passes temporary=False; no web route can.
@@ -69,8 +77,9 @@ class AccountService:
             uow.commit()
         return user
 
-    def set_roles(self, actor: Actor, user_id: int, roles: frozenset[Role], reason: str,
-                  request: RequestInfo | None = None) -> None:
+    def set_roles(
+        self, actor: Actor, user_id: int, roles: frozenset[Role], reason: str, request: RequestInfo | None = None
+    ) -> None:
         """Grant or revoke roles, refusing combinations that break segregation of duties (ACC-03)."""
         check_role_combination(roles)
         with self._uow(self._ctx(actor, require_reason(reason), request)) as uow:
@@ -80,8 +89,9 @@ class AccountService:
             uow.users.set_roles(user_id, roles)
             uow.commit()
 
-    def set_active(self, actor: Actor, user_id: int, active: bool, reason: str,
-                   request: RequestInfo | None = None) -> None:
+    def set_active(
+        self, actor: Actor, user_id: int, active: bool, reason: str, request: RequestInfo | None = None
+    ) -> None:
         """Disable (ends every session at once, PWD-04) or re-enable an account."""
         with self._uow(self._ctx(actor, require_reason(reason), request)) as uow:
             self._actor_may_manage(uow.users.get(actor.user_id) if actor.user_id else None)
@@ -92,8 +102,7 @@ class AccountService:
                 uow.sessions.end_all_for_user(user_id, "account disabled", self._clock.now())
             uow.commit()
 
-    def reset_password(self, actor: Actor, user_id: int, reason: str,
-                       request: RequestInfo | None = None) -> str:
+    def reset_password(self, actor: Actor, user_id: int, reason: str, request: RequestInfo | None = None) -> str:
         """Issue a one-time password the user must replace at first use; returns it once."""
         temporary = _temporary_password()
         pw_hash = self._hasher.hash(temporary)
@@ -121,8 +130,14 @@ class AccountService:
         if self.list_users():
             return None
         temporary = _temporary_password()
-        self.create_user(Actor.system(), username, "Bootstrap Administrator", frozenset({Role.ADMIN}), temporary,
-                         "bootstrap administrator of a new installation")
+        self.create_user(
+            Actor.system(),
+            username,
+            "Bootstrap Administrator",
+            frozenset({Role.ADMIN}),
+            temporary,
+            "bootstrap administrator of a new installation",
+        )
         return temporary
 
     def list_users(self) -> list[User]:
@@ -145,7 +160,9 @@ class AccountService:
                 grants = [e for e in history if e.draft.field == "roles"]
                 granted_by = grants[-1].draft.username if grants else ""
                 last = user.last_login_at or user.created_at
-                rows.append(AccessReviewRow(user, granted_by, user.active and now - last > timedelta(days=dormant_days)))
+                rows.append(
+                    AccessReviewRow(user, granted_by, user.active and now - last > timedelta(days=dormant_days))
+                )
             return rows
 
     @staticmethod
@@ -157,4 +174,3 @@ class AccountService:
 def _temporary_password() -> str:
     # Four character classes guaranteed, so any configured policy accepts it.
     return "T" + secrets.token_urlsafe(12) + "-7a"
-

@@ -32,7 +32,7 @@ class AlertService:
         for alert in pending:
             try:
                 self._sink.send(alert)  # network I/O: outside any transaction
-            except Exception:  # noqa: BLE001  # any sink failure leaves the alert pending for the next run
+            except Exception:  # any sink failure leaves the alert pending for the next run
                 log.exception("alert %s not delivered; will retry", alert.id)
                 continue
             with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:

@@ -59,8 +59,9 @@ class AuthService:
             user = uow.users.by_username(tried)
             return (user, uow.users.credentials(user.id).password_hash) if user else (None, None)
 
-    def _decide(self, uow: UnitOfWork, tried: str, user: User | None, matches: bool,
-                request: RequestInfo) -> LoginResult | str:
+    def _decide(
+        self, uow: UnitOfWork, tried: str, user: User | None, matches: bool, request: RequestInfo
+    ) -> LoginResult | str:
         now = self._clock.now()
         if user is None:
             return self._fail(uow, tried, None, "unknown user id", request)
@@ -95,8 +96,12 @@ class AuthService:
     def _lock(self, uow: UnitOfWork, user: User, failures: int) -> None:
         uow.users.lock(user.id, self._clock.now())
         uow.audit.append(Action.LOCKOUT, "user", str(user.id), reason=f"{failures} consecutive failed attempts")
-        raise_alert(uow, "lockout", f"Account {user.username} ({user.full_name}) locked after {failures} "
-                                    "consecutive failed authentications.", self._clock)
+        raise_alert(
+            uow,
+            "lockout",
+            f"Account {user.username} ({user.full_name}) locked after {failures} consecutive failed authentications.",
+            self._clock,
+        )
 
     def logout(self, token: str, actor: Actor, request: RequestInfo) -> None:
         """End the session on every worker at once."""

@@ -19,8 +19,9 @@ class ApiClientService:
         self._uow = uow
         self._clock = clock
 
-    def issue(self, actor: Actor, name: str, permissions: frozenset[str], reason: str,
-              request: RequestInfo | None = None) -> str:
+    def issue(
+        self, actor: Actor, name: str, permissions: frozenset[str], reason: str, request: RequestInfo | None = None
+    ) -> str:
         """A new token, shown once; only its hash is stored."""
         unknown = permissions - {str(p) for p in API_PERMISSIONS}
         if unknown or not permissions:

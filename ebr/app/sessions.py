@@ -54,8 +54,12 @@ class SessionService:
             if now - stored.last_seen_at > timedelta(minutes=settings["session.idle_minutes"]):
                 uow.sessions.end(key, "idle timeout", now)
                 if user is not None:
-                    uow.audit.append(Action.SESSION_TIMEOUT, "user", str(user.id),
-                                     reason=f"idle over {settings['session.idle_minutes']} min")
+                    uow.audit.append(
+                        Action.SESSION_TIMEOUT,
+                        "user",
+                        str(user.id),
+                        reason=f"idle over {settings['session.idle_minutes']} min",
+                    )
                 uow.commit()
                 return None
             if user is not None and not user.active:

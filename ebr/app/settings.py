@@ -25,8 +25,9 @@ class SettingsService:
         with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
             return GmpSettings.from_stored(uow.settings.stored())
 
-    def change(self, actor: Actor, key: str, raw_value: object, reason: str,
-               request: RequestInfo | None = None) -> None:
+    def change(
+        self, actor: Actor, key: str, raw_value: object, reason: str, request: RequestInfo | None = None
+    ) -> None:
         """Set one value; the audit entry carries old, new, who, when and why."""
         spec = spec_for(key)
         value = spec.parse(raw_value)

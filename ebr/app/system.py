@@ -45,11 +45,24 @@ class SystemService:
                 if spec.key not in stored:  # the initial configuration enters the trail with its values
                     uow.settings.put(spec.key, spec.default, now)
             if previous is None:
-                uow.audit.append(Action.SYSTEM_START, "system", "ebr", field="version", new=current,
-                                 reason=f"first start ({component})")
+                uow.audit.append(
+                    Action.SYSTEM_START,
+                    "system",
+                    "ebr",
+                    field="version",
+                    new=current,
+                    reason=f"first start ({component})",
+                )
             else:
-                uow.audit.append(Action.SYSTEM_UPGRADE, "system", "ebr", field="version", old=previous, new=current,
-                                 reason=f"system upgraded from {previous} to {current}")
+                uow.audit.append(
+                    Action.SYSTEM_UPGRADE,
+                    "system",
+                    "ebr",
+                    field="version",
+                    old=previous,
+                    new=current,
+                    reason=f"system upgraded from {previous} to {current}",
+                )
             uow.commit()
             return previous or ""
 
@@ -74,8 +87,14 @@ class SystemService:
             skew = abs((now - database_now).total_seconds())
             if skew <= limit:
                 return True
-            uow.audit.append(Action.CLOCK_ANOMALY, "system", "clock", old=to_utc_text(database_now),
-                             new=to_utc_text(now), reason=f"application and database clocks differ by {skew:.0f} s")
+            uow.audit.append(
+                Action.CLOCK_ANOMALY,
+                "system",
+                "clock",
+                old=to_utc_text(database_now),
+                new=to_utc_text(now),
+                reason=f"application and database clocks differ by {skew:.0f} s",
+            )
             raise_alert(uow, "clock", f"Clock skew of {skew:.0f} s between application and database.", self._clock)
             uow.commit()
             return False

@@ -14,19 +14,46 @@ from ebr.app.ports import AuditFilter, CheckpointStore, Clock, Sealer, UnitOfWor
 from ebr.domain.audit import Action, AuditEntry, Checkpoint, Finding, checkpoint_message, to_utc_text, verify_chain
 from ebr.domain.errors import InvalidInput
 
-COLUMNS = ("seq", "at", "user_id", "username", "user_name", "action", "object_type", "object_id", "field",
-           "old_value", "new_value", "reason", "context", "clock_anomaly", "prev_hash", "hash")
+COLUMNS = (
+    "seq",
+    "at",
+    "user_id",
+    "username",
+    "user_name",
+    "action",
+    "object_type",
+    "object_id",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "context",
+    "clock_anomaly",
+    "prev_hash",
+    "hash",
+)
 
 
 def entry_row(entry: AuditEntry) -> dict[str, object]:
     """One entry as a flat record with every column (AUD-08 'all fields')."""
     d = entry.draft
     return {
-        "seq": entry.seq, "at": to_utc_text(d.at), "user_id": d.user_id, "username": d.username,
-        "user_name": d.user_name, "action": str(d.action), "object_type": d.object_type, "object_id": d.object_id,
-        "field": d.field, "old_value": d.old_value, "new_value": d.new_value, "reason": d.reason,
-        "context": json.dumps(d.context, sort_keys=True), "clock_anomaly": entry.clock_anomaly,
-        "prev_hash": entry.prev_hash, "hash": entry.hash,
+        "seq": entry.seq,
+        "at": to_utc_text(d.at),
+        "user_id": d.user_id,
+        "username": d.username,
+        "user_name": d.user_name,
+        "action": str(d.action),
+        "object_type": d.object_type,
+        "object_id": d.object_id,
+        "field": d.field,
+        "old_value": d.old_value,
+        "new_value": d.new_value,
+        "reason": d.reason,
+        "context": json.dumps(d.context, sort_keys=True),
+        "clock_anomaly": entry.clock_anomaly,
+        "prev_hash": entry.prev_hash,
+        "hash": entry.hash,
     }
 
 
@@ -46,8 +73,9 @@ PdfMaker = Callable[[list[dict[str, object]], dict[str, str]], bytes]
 class TrailService:
     """Read side of the trail and its integrity checks."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, sealer: Sealer, checkpoints: CheckpointStore,
-                 pdf: PdfMaker) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, sealer: Sealer, checkpoints: CheckpointStore, pdf: PdfMaker
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._sealer = sealer

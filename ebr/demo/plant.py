@@ -42,8 +42,15 @@ def seed(rt: Runtime) -> list[str]:
     created = []
     for person in DEMO_USERS:
         try:
-            rt.services.accounts.create_user(Actor.system(), person.username, person.full_name, person.roles,
-                                             DEMO_PASSWORD, "demo plant seed", temporary=False)
+            rt.services.accounts.create_user(
+                Actor.system(),
+                person.username,
+                person.full_name,
+                person.roles,
+                DEMO_PASSWORD,
+                "demo plant seed",
+                temporary=False,
+            )
         except Conflict:
             continue
         created.append(person.username)

@@ -62,8 +62,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.ENGINEER: frozenset(_VIEW | {Permission.PROCEDURE_AUTHOR}),
     # An admin manages people and configuration but never enters, changes or signs batch data (ACC-03).
-    Role.ADMIN: frozenset({Permission.SELF, Permission.SYSTEM_READ, Permission.USERS_MANAGE, Permission.SETTINGS_MANAGE,
-                           Permission.AUDIT_READ}),
+    Role.ADMIN: frozenset(
+        {
+            Permission.SELF,
+            Permission.SYSTEM_READ,
+            Permission.USERS_MANAGE,
+            Permission.SETTINGS_MANAGE,
+            Permission.AUDIT_READ,
+        }
+    ),
 }
 
 # Pairs of roles one account may never hold together (FDA DI Q&A Q4; PIC/S 9.5).

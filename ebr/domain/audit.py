@@ -8,10 +8,10 @@ database, and signed checkpoints of the chain head expose deletions at the tail.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,8 +34,8 @@ class Action(StrEnum):
     LOCKOUT = "lockout"
     UNLOCK = "unlock"
     PERMISSION_DENIED = "permission_denied"
-    PASSWORD_CHANGE = "password_change"
-    PASSWORD_RESET = "password_reset"
+    PASSWORD_CHANGE = "password_change"  # noqa: S105  # an action name, not a secret
+    PASSWORD_RESET = "password_reset"  # noqa: S105  # an action name, not a secret
     EXPORT = "export"
     SYSTEM_START = "system_start"
     SYSTEM_UPGRADE = "system_upgrade"
@@ -151,9 +151,7 @@ class Finding:
 SealCheck = Callable[[bytes, str], bool]
 
 
-def verify_chain(
-    entries: Iterable[AuditEntry], checkpoints: Sequence[Checkpoint], seal_ok: SealCheck
-) -> list[Finding]:
+def verify_chain(entries: Iterable[AuditEntry], checkpoints: Sequence[Checkpoint], seal_ok: SealCheck) -> list[Finding]:
     """Recompute the chain and hold it against the seals and signed checkpoints (AUD-06)."""
     findings: list[Finding] = []
     hashes: dict[int, str] = {}
@@ -178,7 +176,9 @@ def _check_entry(entry: AuditEntry, expected_seq: int, prev_hash: str, seal_ok: 
         found.append(Finding(entry.seq, "sequence out of order or duplicated"))
     digest = content_digest(entry.seq, entry.draft, entry.clock_anomaly)
     if not seal_ok(seal_message(entry.seq, digest), entry.seal):
-        found.append(Finding(entry.seq, "content does not match its seal: edited, inserted or moved outside the application"))
+        found.append(
+            Finding(entry.seq, "content does not match its seal: edited, inserted or moved outside the application")
+        )
     elif entry_hash(entry.seq, entry.draft, entry.clock_anomaly, entry.prev_hash) != entry.hash:
         found.append(Finding(entry.seq, "stored hash does not match the content"))
     if entry.prev_hash != prev_hash and entry.seq == expected_seq:
@@ -193,8 +193,13 @@ def _check_checkpoint(
     if not seal_ok(message, checkpoint.signature):
         return [Finding(checkpoint.seq, "checkpoint signature invalid")]
     if checkpoint.seq > last_seq:
-        return [Finding(last_seq + 1, f"entries {last_seq + 1}..{checkpoint.seq} are missing: the checkpoint of "
-                                      f"{to_utc_text(checkpoint.at)} recorded {checkpoint.seq} entries")]
+        return [
+            Finding(
+                last_seq + 1,
+                f"entries {last_seq + 1}..{checkpoint.seq} are missing: the checkpoint of "
+                f"{to_utc_text(checkpoint.at)} recorded {checkpoint.seq} entries",
+            )
+        ]
     if hashes.get(checkpoint.seq) != checkpoint.head_hash:
         return [Finding(checkpoint.seq, "chain differs from the signed checkpoint (history rewritten)")]
     return []

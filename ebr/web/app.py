@@ -70,8 +70,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _check_every_route_declared(app: Flask) -> None:
-    missing = [rule.endpoint for rule in app.url_map.iter_rules()
-               if access_of(app.view_functions[rule.endpoint]) is None]
+    missing = [
+        rule.endpoint for rule in app.url_map.iter_rules() if access_of(app.view_functions[rule.endpoint]) is None
+    ]
     if missing:
         raise RuntimeError(f"routes without a declared class: {missing}")
 
@@ -133,4 +134,3 @@ def _security_headers(response: Response) -> Response:
 
 def _template_globals() -> dict[str, Any]:
     return {"version": services().system.version, "current_user": current_user, "Permission": Permission}
-

@@ -54,8 +54,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[Response | str, int]:
-        return render_error(400, "Form expired or forged", "The form's security token is missing or invalid. "
-                                                           "Reload the page and submit again.")
+        return render_error(
+            400,
+            "Form expired or forged",
+            "The form's security token is missing or invalid. Reload the page and submit again.",
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response | str, int]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, request
 from flask_login import AnonymousUserMixin, UserMixin, current_user
 
 from ebr.app.context import Actor, RequestInfo
 from ebr.app.services import Services
 from ebr.domain.accounts import User
-from ebr.web.session import ServerSession, request_info
+from ebr.web.session import ServerSession, current_session, request_info
 
 
 class WebUser(UserMixin):  # type: ignore[misc]  # Flask-Login ships no type information
@@ -24,7 +24,7 @@ class WebUser(UserMixin):  # type: ignore[misc]  # Flask-Login ships no type inf
 
 def load_from_session(_request: object) -> WebUser | None:
     """Flask-Login request loader: the user comes from the server-side session only (no remember-me)."""
-    sess = session._get_current_object()  # noqa: SLF001  # the concrete ServerSession, not the proxy
+    sess = current_session()
     if isinstance(sess, ServerSession) and sess.active is not None and sess.active.user is not None:
         return WebUser(sess.active.user, sess.active.needs_password_change)
     return None

@@ -20,8 +20,9 @@ COOKIE = "ebr_session"
 class ServerSession(CallbackDict[str, Any], SessionMixin):
     """The session dict of one request, with the token that keys it."""
 
-    def __init__(self, data: dict[str, Any], token: str | None, active: ActiveSession | None,
-                 ended: bool = False) -> None:
+    def __init__(
+        self, data: dict[str, Any], token: str | None, active: ActiveSession | None, ended: bool = False
+    ) -> None:
         def on_update(_: Any) -> None:
             self.modified = True
 
@@ -37,6 +38,16 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         self.new_token = token
         self.clear()
         self.modified = False
+
+
+def current_session() -> ServerSession:
+    """The concrete session of this request (behind Flask's proxy)."""
+    from flask import session
+
+    sess = getattr(session, "_get_current_object")()  # noqa: B009  # LocalProxy's accessor is untyped
+    if not isinstance(sess, ServerSession):
+        raise RuntimeError("the server-side session interface is not installed")
+    return sess
 
 
 def request_info(request: Request) -> RequestInfo:
@@ -81,8 +92,9 @@ class ServerSideSessionInterface(SessionInterface):
 
     def _set_cookie(self, app: Flask, response: Response, token: str) -> None:
         # No Expires: a browser-session cookie; the server alone decides the idle timeout (ACC-07).
-        response.set_cookie(COOKIE, token, httponly=True, secure=bool(app.config["SESSION_COOKIE_SECURE"]),
-                            samesite="Strict", path="/")
+        response.set_cookie(
+            COOKIE, token, httponly=True, secure=bool(app.config["SESSION_COOKIE_SECURE"]), samesite="Strict", path="/"
+        )
 
 
 def request_info_from_g() -> RequestInfo:

@@ -59,7 +59,7 @@ def run_once(rt: Runtime, jobs: tuple[Job, ...] = JOBS) -> dict[str, object]:
     for job in jobs:
         try:
             results[job.name] = job.run(rt)
-        except Exception as exc:  # noqa: BLE001  # a failing job is logged and retried next round
+        except Exception as exc:  # a failing job is logged and retried next round
             log.exception("job %s failed", job.name)
             results[job.name] = exc
     return results

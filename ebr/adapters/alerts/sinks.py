@@ -31,8 +31,9 @@ class WebhookAlertSink:
         """POST and require a 2xx."""
         LogAlertSink().send(alert)
         body = {"id": alert.id, "kind": alert.kind, "message": alert.message, "at": to_utc_text(alert.at)}
-        response = httpx.post(self._url, json=body, timeout=self._timeout,
-                              headers={"Idempotency-Key": f"ebr-alert-{alert.id}"})
+        response = httpx.post(
+            self._url, json=body, timeout=self._timeout, headers={"Idempotency-Key": f"ebr-alert-{alert.id}"}
+        )
         response.raise_for_status()
 
 

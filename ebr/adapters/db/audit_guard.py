@@ -90,11 +90,14 @@ def _audited_columns(spec: GmpTable, obj: object) -> list[str]:
 
 def _created(ctx: AuditContext, spec: GmpTable, obj: object) -> EntryDraft:
     values = {
-        col: (REDACTED if col in spec.redacted else text_of(getattr(obj, col)))
-        for col in _audited_columns(spec, obj)
+        col: (REDACTED if col in spec.redacted else text_of(getattr(obj, col))) for col in _audited_columns(spec, obj)
     }
-    return ctx.draft(action=Action.CREATE, object_type=spec.object_type, object_id=_object_id(obj),
-                     new_value=json.dumps(values, sort_keys=True))
+    return ctx.draft(
+        action=Action.CREATE,
+        object_type=spec.object_type,
+        object_id=_object_id(obj),
+        new_value=json.dumps(values, sort_keys=True),
+    )
 
 
 def _updated(ctx: AuditContext, spec: GmpTable, obj: object) -> list[EntryDraft]:
@@ -108,10 +111,20 @@ def _updated(ctx: AuditContext, spec: GmpTable, obj: object) -> list[EntryDraft]
         new = history.added[0] if history.added else None
         if text_of(old) == text_of(new):
             continue
+        old_text: str | None
+        new_text: str | None
         if col in spec.redacted:
             old_text, new_text = None, REDACTED
         else:
             old_text, new_text = text_of(old), text_of(new)
-        drafts.append(ctx.draft(action=Action.UPDATE, object_type=spec.object_type, object_id=_object_id(obj),
-                                field=col, old_value=old_text, new_value=new_text))
+        drafts.append(
+            ctx.draft(
+                action=Action.UPDATE,
+                object_type=spec.object_type,
+                object_id=_object_id(obj),
+                field=col,
+                old_value=old_text,
+                new_value=new_text,
+            )
+        )
     return drafts

@@ -34,10 +34,10 @@ class DatabaseStorage(Storage):
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         now = time.time()
-        insert = (postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert)(RateLimitRow)
-        stmt = insert.values(key=key, count=amount, expires_at=now + expiry)
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
         expired = RateLimitRow.expires_at <= now
-        stmt = stmt.on_conflict_do_update(
+        stmt = dialect.insert(RateLimitRow).values(key=key, count=amount, expires_at=now + expiry)
+        upsert = stmt.on_conflict_do_update(
             index_elements=[RateLimitRow.key],
             set_={
                 "count": case((expired, amount), else_=RateLimitRow.count + amount),
@@ -45,13 +45,14 @@ class DatabaseStorage(Storage):
             },
         ).returning(RateLimitRow.count)
         with self._engine.begin() as conn:
-            return int(conn.execute(stmt).scalar_one())
+            return int(conn.execute(upsert).scalar_one())
 
     def get(self, key: str) -> int:
         with self._engine.connect() as conn:
-            row = conn.execute(select(RateLimitRow.count, RateLimitRow.expires_at)
-                               .where(RateLimitRow.key == key)).one_or_none()
-        return int(row.count) if row and row.expires_at > time.time() else 0
+            row = conn.execute(
+                select(RateLimitRow.count, RateLimitRow.expires_at).where(RateLimitRow.key == key)
+            ).one_or_none()
+        return int(row[0]) if row and row[1] > time.time() else 0
 
     def get_expiry(self, key: str) -> float:
         with self._engine.connect() as conn:
@@ -65,7 +66,8 @@ class DatabaseStorage(Storage):
 
     def reset(self) -> int | None:
         with self._engine.begin() as conn:
-            return int(conn.execute(delete(RateLimitRow)).rowcount)
+            result = conn.execute(delete(RateLimitRow))
+        return int(result.rowcount)
 
     def clear(self, key: str) -> None:
         with self._engine.begin() as conn:

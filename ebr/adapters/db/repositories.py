@@ -29,10 +29,16 @@ from ebr.domain.errors import NotFound
 
 def _user(row: UserRow) -> User:
     return User(
-        id=row.id, username=row.username, full_name=row.full_name,
-        roles=frozenset(Role(r) for r in row.roles.split(",") if r), active=row.active,
-        must_change_password=row.must_change_password, password_changed_at=row.password_changed_at,
-        failed_attempts=row.failed_attempts, locked_at=row.locked_at, last_login_at=row.last_login_at,
+        id=row.id,
+        username=row.username,
+        full_name=row.full_name,
+        roles=frozenset(Role(r) for r in row.roles.split(",") if r),
+        active=row.active,
+        must_change_password=row.must_change_password,
+        password_changed_at=row.password_changed_at,
+        failed_attempts=row.failed_attempts,
+        locked_at=row.locked_at,
+        last_login_at=row.last_login_at,
         created_at=row.created_at,
     )
 
@@ -63,11 +69,21 @@ class SqlUserRepository:
     def list(self) -> list[User]:
         return [_user(r) for r in self._s.scalars(select(UserRow).order_by(UserRow.username))]
 
-    def add(self, username: str, full_name: str, roles: frozenset[Role], password_hash: str, at: datetime,
-            temporary: bool) -> User:
-        row = UserRow(username=username, full_name=full_name, roles=_roles_text(roles), active=True,
-                      must_change_password=temporary, password_hash=password_hash, password_history="[]",
-                      password_changed_at=at, failed_attempts=0, created_at=at)
+    def add(
+        self, username: str, full_name: str, roles: frozenset[Role], password_hash: str, at: datetime, temporary: bool
+    ) -> User:
+        row = UserRow(
+            username=username,
+            full_name=full_name,
+            roles=_roles_text(roles),
+            active=True,
+            must_change_password=temporary,
+            password_hash=password_hash,
+            password_history="[]",  # noqa: S106  # an empty history list, not a secret
+            password_changed_at=at,
+            failed_attempts=0,
+            created_at=at,
+        )
         self._s.add(row)
         self._s.flush()  # the new id is needed by the caller and by the audit entry
         return _user(row)
@@ -95,8 +111,9 @@ class SqlUserRepository:
 
     def record_failure(self, user_id: int) -> int:
         # An atomic increment: two workers counting failures never lose one.
-        self._s.execute(update(UserRow).where(UserRow.id == user_id)
-                        .values(failed_attempts=UserRow.failed_attempts + 1))
+        self._s.execute(
+            update(UserRow).where(UserRow.id == user_id).values(failed_attempts=UserRow.failed_attempts + 1)
+        )
         row = self._row(user_id)
         self._s.refresh(row, ["failed_attempts"])
         return row.failed_attempts
@@ -125,14 +142,24 @@ class SqlSessionRepository:
         row = self._s.get(SessionRow, token_hash)
         if row is None:
             return None
-        return StoredSession(row.token_hash, row.user_id, json.loads(row.data), row.created_at,
-                             row.last_seen_at, row.ended_at)
+        return StoredSession(
+            row.token_hash, row.user_id, json.loads(row.data), row.created_at, row.last_seen_at, row.ended_at
+        )
 
-    def create(self, token_hash: str, user_id: int | None, data: Mapping[str, object], at: datetime,
-               info: Mapping[str, str]) -> None:
-        self._s.add(SessionRow(token_hash=token_hash, user_id=user_id, data=json.dumps(dict(data)), created_at=at,
-                               last_seen_at=at, address=info.get("address", "")[:64],
-                               workstation=info.get("workstation", "")[:200]))
+    def create(
+        self, token_hash: str, user_id: int | None, data: Mapping[str, object], at: datetime, info: Mapping[str, str]
+    ) -> None:
+        self._s.add(
+            SessionRow(
+                token_hash=token_hash,
+                user_id=user_id,
+                data=json.dumps(dict(data)),
+                created_at=at,
+                last_seen_at=at,
+                address=info.get("address", "")[:64],
+                workstation=info.get("workstation", "")[:200],
+            )
+        )
 
     def touch(self, token_hash: str, data: Mapping[str, object], at: datetime) -> None:
         row = self._s.get(SessionRow, token_hash)
@@ -146,8 +173,11 @@ class SqlSessionRepository:
             row.ended_at, row.end_reason = at, reason
 
     def end_all_for_user(self, user_id: int, reason: str, at: datetime) -> int:
-        result = self._s.execute(update(SessionRow).where(SessionRow.user_id == user_id, SessionRow.ended_at.is_(None))
-                                 .values(ended_at=at, end_reason=reason))
+        result = self._s.execute(
+            update(SessionRow)
+            .where(SessionRow.user_id == user_id, SessionRow.ended_at.is_(None))
+            .values(ended_at=at, end_reason=reason)
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]  # CursorResult of an UPDATE has rowcount
 
 
@@ -157,11 +187,26 @@ class SqlLoginAttemptRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    def add(self, username_tried: str, user_id: int | None, success: bool, reason: str, at: datetime,
-            info: Mapping[str, str]) -> None:
-        self._s.add(LoginAttemptRow(at=at, username_tried=username_tried[:64], user_id=user_id, success=success,
-                                    reason=reason, address=info.get("address", "")[:64],
-                                    workstation=info.get("workstation", "")[:200]))
+    def add(
+        self,
+        username_tried: str,
+        user_id: int | None,
+        success: bool,
+        reason: str,
+        at: datetime,
+        info: Mapping[str, str],
+    ) -> None:
+        self._s.add(
+            LoginAttemptRow(
+                at=at,
+                username_tried=username_tried[:64],
+                user_id=user_id,
+                success=success,
+                reason=reason,
+                address=info.get("address", "")[:64],
+                workstation=info.get("workstation", "")[:200],
+            )
+        )
 
 
 class SqlSettingsRepository:
@@ -211,8 +256,9 @@ class SqlApiClientRepository:
 
     @staticmethod
     def _client(row: ApiClientRow) -> ApiClient:
-        return ApiClient(row.id, row.name, frozenset(p for p in row.permissions.split(",") if p),
-                         row.revoked_at is not None)
+        return ApiClient(
+            row.id, row.name, frozenset(p for p in row.permissions.split(",") if p), row.revoked_at is not None
+        )
 
     def add(self, name: str, token_hash: str, permissions: frozenset[str], at: datetime) -> ApiClient:
         row = ApiClientRow(name=name, token_hash=token_hash, permissions=",".join(sorted(permissions)), created_at=at)
@@ -253,10 +299,20 @@ class SqlSystemStateRepository:
 
 
 def _entry(row: AuditEntryRow) -> AuditEntry:
-    draft = EntryDraft(at=row.at, user_id=row.user_id, username=row.username, user_name=row.user_name,
-                       action=Action(row.action), object_type=row.object_type, object_id=row.object_id,
-                       field=row.field, old_value=row.old_value, new_value=row.new_value, reason=row.reason,
-                       context=json.loads(row.context))
+    draft = EntryDraft(
+        at=row.at,
+        user_id=row.user_id,
+        username=row.username,
+        user_name=row.user_name,
+        action=Action(row.action),
+        object_type=row.object_type,
+        object_id=row.object_id,
+        field=row.field,
+        old_value=row.old_value,
+        new_value=row.new_value,
+        reason=row.reason,
+        context=json.loads(row.context),
+    )
     return AuditEntry(row.seq, draft, row.clock_anomaly, row.prev_hash, row.hash, row.seal)
 
 
@@ -267,10 +323,25 @@ class SqlAuditLog:
         self._s = session
         self._ctx = context
 
-    def append(self, action: Action, object_type: str, object_id: str, field: str = "",
-               old: str | None = None, new: str | None = None, reason: str | None = None) -> None:
-        draft = self._ctx.draft(action=action, object_type=object_type, object_id=object_id, field=field,
-                                old_value=old, new_value=new, reason=reason)
+    def append(
+        self,
+        action: Action,
+        object_type: str,
+        object_id: str,
+        field: str = "",
+        old: str | None = None,
+        new: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        draft = self._ctx.draft(
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            field=field,
+            old_value=old,
+            new_value=new,
+            reason=reason,
+        )
         self._s.info["ebr_audit_drafts"].append(draft)
 
     def query(self, flt: AuditFilter, limit: int | None = None) -> list[AuditEntry]:
@@ -280,8 +351,8 @@ class SqlAuditLog:
         return [_entry(r) for r in self._s.scalars(stmt)]
 
     def iter_all(self) -> Iterator[AuditEntry]:
-        stmt = select(AuditEntryRow).order_by(AuditEntryRow.seq).execution_options(yield_per=1000)
-        for row in self._s.scalars(stmt):
+        stmt = select(AuditEntryRow).order_by(AuditEntryRow.seq)
+        for row in self._s.scalars(stmt, execution_options={"yield_per": 1000}):
             yield _entry(row)
 
     def head(self) -> tuple[int, str]:
@@ -290,7 +361,7 @@ class SqlAuditLog:
         return head.seq, head.hash
 
 
-def _filtered(stmt: Select[tuple[AuditEntryRow]], flt: AuditFilter) -> Select[tuple[AuditEntryRow]]:
+def _filtered(stmt: Select[AuditEntryRow], flt: AuditFilter) -> Select[AuditEntryRow]:
     conditions = []
     if flt.username:
         conditions.append(AuditEntryRow.username == flt.username.lower())

@@ -48,8 +48,9 @@ class SqlAlchemyUnitOfWork:
         self.audit = SqlAuditLog(s, self._context)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.session.rollback()
         self.session.close()
 
@@ -77,9 +78,16 @@ class SqlAlchemyUnitOfWork:
             own = entry_hash(seq, draft, anomaly, prev_hash)
             self.session.add(_row(seq, draft, anomaly, prev_hash, own, self._sealer.sign(seal_message(seq, digest))))
             if anomaly:
-                self.session.add(AlertRow(kind="clock", at=draft.at, message=(
-                    f"Clock went backwards: audit entry {seq} at {draft.at.isoformat()} is earlier than "
-                    f"the previous entry at {prev_at.isoformat() if prev_at else '-'}.")))
+                self.session.add(
+                    AlertRow(
+                        kind="clock",
+                        at=draft.at,
+                        message=(
+                            f"Clock went backwards: audit entry {seq} at {draft.at.isoformat()} is earlier than "
+                            f"the previous entry at {prev_at.isoformat() if prev_at else '-'}."
+                        ),
+                    )
+                )
             prev_hash, prev_at = own, max(draft.at, prev_at) if prev_at else draft.at
         head.seq, head.hash, head.at = seq, prev_hash, prev_at
         self.session.flush()  # the trail rows must reach the database inside this transaction
@@ -87,10 +95,24 @@ class SqlAlchemyUnitOfWork:
 
 def _row(seq: int, d: EntryDraft, anomaly: bool, prev_hash: str, own: str, seal: str) -> AuditEntryRow:
     return AuditEntryRow(
-        seq=seq, at=d.at, user_id=d.user_id, username=d.username, user_name=d.user_name, action=str(d.action),
-        object_type=d.object_type, object_id=d.object_id, field=d.field, old_value=d.old_value,
-        new_value=d.new_value, reason=d.reason, context=json.dumps(d.context, sort_keys=True),
-        batch=d.context.get("batch", ""), clock_anomaly=anomaly, prev_hash=prev_hash, hash=own, seal=seal,
+        seq=seq,
+        at=d.at,
+        user_id=d.user_id,
+        username=d.username,
+        user_name=d.user_name,
+        action=str(d.action),
+        object_type=d.object_type,
+        object_id=d.object_id,
+        field=d.field,
+        old_value=d.old_value,
+        new_value=d.new_value,
+        reason=d.reason,
+        context=json.dumps(d.context, sort_keys=True),
+        batch=d.context.get("batch", ""),
+        clock_anomaly=anomaly,
+        prev_hash=prev_hash,
+        hash=own,
+        seal=seal,
     )
 
 

@@ -28,5 +28,10 @@ def make_fetcher(allowed_dirs: list[Path]) -> Any:
 
 
 def _mime(path: Path) -> str:
-    return {".css": "text/css", ".ttf": "font/ttf", ".woff2": "font/woff2", ".png": "image/png",
-            ".svg": "image/svg+xml"}.get(path.suffix, "application/octet-stream")
+    return {
+        ".css": "text/css",
+        ".ttf": "font/ttf",
+        ".woff2": "font/woff2",
+        ".png": "image/png",
+        ".svg": "image/svg+xml",
+    }.get(path.suffix, "application/octet-stream")

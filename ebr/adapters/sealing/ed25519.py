@@ -40,8 +40,9 @@ class Ed25519Sealer:
 
     def public_key_pem(self) -> str:
         """The public half, for verification outside the application."""
-        return self._public.public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return self._public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
 
 
 def _load_or_create(path: Path) -> Ed25519PrivateKey:
@@ -52,8 +53,7 @@ def _load_or_create(path: Path) -> Ed25519PrivateKey:
         return key
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
@@ -69,8 +69,14 @@ class FileCheckpointStore:
     def append(self, checkpoint: Checkpoint) -> None:
         """Append and fsync, so a checkpoint survives a crash."""
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"seq": checkpoint.seq, "head_hash": checkpoint.head_hash,
-                           "at": to_utc_text(checkpoint.at), "signature": checkpoint.signature})
+        line = json.dumps(
+            {
+                "seq": checkpoint.seq,
+                "head_hash": checkpoint.head_hash,
+                "at": to_utc_text(checkpoint.at),
+                "signature": checkpoint.signature,
+            }
+        )
         with self._path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()

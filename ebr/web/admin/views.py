@@ -32,9 +32,15 @@ def new_user() -> BaseResponse | str | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("admin/user_new.html", form=form), (422 if request.method == "POST" else 200)
     try:
-        user = services().accounts.create_user(actor(), form.username.data, form.full_name.data,
-                                               frozenset(Role(r) for r in form.roles.data),
-                                               form.temporary_password.data, form.reason.data, info())
+        user = services().accounts.create_user(
+            actor(),
+            form.username.data,
+            form.full_name.data,
+            frozenset(Role(r) for r in form.roles.data),
+            form.temporary_password.data,
+            form.reason.data,
+            info(),
+        )
     except DomainError as refused:
         return render_template("admin/user_new.html", form=form, error=str(refused)), 422
     flash(f"Account {user.username} created; the user must set a new password at first login.", "success")
@@ -55,8 +61,9 @@ def user(user_id: int) -> str:
 def set_roles(user_id: int) -> BaseResponse:
     """Grant or revoke roles (segregation of duties checked)."""
     form = _valid(RolesForm())
-    services().accounts.set_roles(actor(), user_id, frozenset(Role(r) for r in form.roles.data),
-                                  form.reason.data, info())
+    services().accounts.set_roles(
+        actor(), user_id, frozenset(Role(r) for r in form.roles.data), form.reason.data, info()
+    )
     flash("Roles changed.", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
@@ -83,8 +90,9 @@ def account_action(user_id: int, action: str) -> BaseResponse:
 def access_review() -> str:
     """Periodic review of who holds which roles (PWD-03)."""
     dormant_days = services().settings.current()["accounts.dormant_days"]
-    return render_template("admin/access_review.html", rows=services().accounts.access_review(dormant_days),
-                           dormant_days=dormant_days)
+    return render_template(
+        "admin/access_review.html", rows=services().accounts.access_review(dormant_days), dormant_days=dormant_days
+    )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -107,16 +115,25 @@ def settings() -> BaseResponse | str | tuple[str, int]:
 def _settings_page(form: SettingForm, error: str) -> str:
     from ebr.domain.configuration import SPECS
 
-    return render_template("admin/settings.html", form=form, error=error, specs=SPECS,
-                           current=services().settings.current(), diff_form=DiffForm())
+    return render_template(
+        "admin/settings.html",
+        form=form,
+        error=error,
+        specs=SPECS,
+        current=services().settings.current(),
+        diff_form=DiffForm(),
+    )
 
 
 @bp.route("/settings/export")
 @page(Permission.SETTINGS_MANAGE)
 def settings_export() -> Response:
     """The configuration as JSON, for review and as a baseline (VAL-05)."""
-    return Response(services().settings.export(), mimetype="application/json",
-                    headers={"Content-Disposition": "attachment; filename=ebr-configuration.json"})
+    return Response(
+        services().settings.export(),
+        mimetype="application/json",
+        headers={"Content-Disposition": "attachment; filename=ebr-configuration.json"},
+    )
 
 
 @bp.route("/settings/diff", methods=["POST"])

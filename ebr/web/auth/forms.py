@@ -19,5 +19,6 @@ class ChangePasswordForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no
 
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
     new = PasswordField("New password", validators=[DataRequired(), Length(max=256)])
-    confirm = PasswordField("Repeat the new password",
-                            validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")])
+    confirm = PasswordField(
+        "Repeat the new password", validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")]
+    )

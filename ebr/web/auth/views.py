@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ebr.domain.accounts import Permission
@@ -12,7 +12,7 @@ from ebr.web.auth.forms import ChangePasswordForm, LoginForm
 from ebr.web.extensions import limiter
 from ebr.web.principal import actor, info, services
 from ebr.web.routes import page, public
-from ebr.web.session import ServerSession, clear_cookie
+from ebr.web.session import ServerSession, clear_cookie, current_session
 
 bp = Blueprint("auth", __name__)
 
@@ -47,7 +47,7 @@ def _safe_next(target: str | None) -> str:
 def login() -> Response | str | tuple[str, int]:
     """The login form; failures are counted, audited and answered identically (PWD-06)."""
     form = LoginForm()
-    sess = session._get_current_object()  # noqa: SLF001  # the concrete ServerSession
+    sess = current_session()
     assert isinstance(sess, ServerSession)
     if request.method == "GET" and sess.ended:
         flash("Your session ended (logged out, timed out or revoked). Log in again.", "info")
@@ -66,7 +66,7 @@ def login() -> Response | str | tuple[str, int]:
 @page(Permission.SELF)
 def logout() -> Response:
     """End the session everywhere."""
-    sess = session._get_current_object()  # noqa: SLF001  # the concrete ServerSession
+    sess = current_session()
     assert isinstance(sess, ServerSession) and sess.token is not None
     services().auth.logout(sess.token, actor(), info())
     sess.token = None
@@ -86,7 +86,7 @@ def change_password() -> Response | str | tuple[str, int]:
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_template("auth/change_password.html", form=form, policy=policy), status
-    sess = session._get_current_object()  # noqa: SLF001  # the concrete ServerSession
+    sess = current_session()
     assert isinstance(sess, ServerSession) and sess.token is not None
     try:
         services().auth.change_password(actor(), form.current.data, form.new.data, sess.token, info())

@@ -52,6 +52,8 @@ def export() -> Response:
     """CSV, JSON or PDF of the filtered trail; the export is itself audited."""
     flt = _filter(request.form.to_dict())
     result = services().trail.export(actor(), flt, request.form.get("format", ""), info())
-    return Response(result.content, mimetype=result.media_type,
-                    headers={"Content-Disposition": f"attachment; filename={result.filename}",
-                             "X-Entry-Count": str(result.count)})
+    return Response(
+        result.content,
+        mimetype=result.media_type,
+        headers={"Content-Disposition": f"attachment; filename={result.filename}", "X-Entry-Count": str(result.count)},
+    )

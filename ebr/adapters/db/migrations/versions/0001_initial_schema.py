@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context, op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -117,9 +116,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=100), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("workstation", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"], name=op.f("fk_login_attempt_user_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_login_attempt_user_id_user_account")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_login_attempt")),
     )
     with op.batch_alter_table("login_attempt", schema=None) as batch_op:
@@ -136,9 +133,7 @@ def upgrade() -> None:
         sa.Column("end_reason", sa.String(length=100), nullable=False),
         sa.Column("address", sa.String(length=64), nullable=False),
         sa.Column("workstation", sa.String(length=200), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"], name=op.f("fk_user_session_user_id_user_account")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_user_session_user_id_user_account")),
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_user_session")),
     )
     with op.batch_alter_table("user_session", schema=None) as batch_op:
