@@ -78,13 +78,17 @@ def demo(port: int | None, no_serve: bool) -> None:
 
 @main.command()
 @click.option("--port", type=int, default=None)
-def serve(port: int | None) -> None:
-    """Serve the web application (use gunicorn with ebr.web.wsgi:app for several workers)."""
+@click.option("--check", is_flag=True, help="Check the settings and prepare the database, then exit.")
+def serve(port: int | None, check: bool) -> None:
+    """Serve the web application (several workers: gunicorn 'ebr.web.wsgi:create()')."""
     rt = _runtime()
     if rt.settings.production:
         temporary = rt.services.accounts.ensure_bootstrap_admin()
         if temporary:
             click.echo(f"Bootstrap administrator 'admin' created; one-time password: {temporary}")
+    if check:
+        click.echo(f"ready: eBR {rt.services.system.version} ({rt.settings.env})")
+        return
     _serve(rt, port or rt.settings.port)
 
 

@@ -21,6 +21,8 @@ from ebr.bootstrap import Runtime, build
 from ebr.config import Settings
 from tests.fakes import FakeClock
 
+pytest_plugins = ["tests.requirements_plugin"]
+
 PG_URL = os.environ.get("EBR_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("EBR_TEST_REQUIRE_PG") == "1"
 APP_ROLE = "ebr_app"

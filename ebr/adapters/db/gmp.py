@@ -21,10 +21,12 @@ class GmpTable:
 
 
 GMP_TABLES: dict[str, GmpTable] = {
+    # Password and lock fields are covered by one semantic entry each (password_reset, password_change,
+    # lockout, unlock), so an admin action yields exactly one entry (ACC-06) and no hash enters the trail.
     "user_account": GmpTable(
         "user",
-        redacted=frozenset({"password_hash", "password_history"}),
-        operational=frozenset({"failed_attempts", "last_login_at", "password_changed_at", "locked_at"}),
+        operational=frozenset({"failed_attempts", "last_login_at", "password_changed_at", "locked_at",
+                               "password_hash", "password_history", "must_change_password"}),
     ),
     "gmp_setting": GmpTable("setting", operational=frozenset({"updated_at"})),
     "api_client": GmpTable("api_client", redacted=frozenset({"token_hash"})),

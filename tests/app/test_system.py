@@ -1,0 +1,68 @@
+"""Version identity, start-up and upgrade entries, GMP settings changes (VAL-04, VAL-05)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ebr.app.context import Actor
+from ebr.app.ports import AuditFilter
+from ebr.app.system import SystemService, Version
+from ebr.bootstrap import Runtime
+from ebr.domain.accounts import Role
+from ebr.domain.errors import InvalidInput, PermissionDenied
+from tests.factories import actor_of, make_user
+
+
+@pytest.mark.req("VAL-04")
+def test_an_upgrade_writes_one_upgraded_from_a_to_b_entry(runtime: Runtime) -> None:
+    runtime.services.system.record_startup("web")
+    assert runtime.services.system.record_startup("worker") is None  # same version: nothing new
+    newer = SystemService(runtime.services.uow, runtime.services.clock, Version("0.2.0", "fedcba987654"))
+    assert newer.record_startup("web") == "0.1.0+abc123def456"
+    upgrades = runtime.services.trail.query(AuditFilter(action="system_upgrade"))
+    assert len(upgrades) == 1
+    entry = upgrades[0].draft
+    assert (entry.old_value, entry.new_value) == ("0.1.0+abc123def456", "0.2.0+fedcba987654")
+    assert entry.reason == "system upgraded from 0.1.0+abc123def456 to 0.2.0+fedcba987654"
+
+
+@pytest.mark.req("VAL-05")
+def test_changing_the_lockout_threshold_leaves_one_entry_with_old_new_and_reason(runtime: Runtime) -> None:
+    admin = make_user(runtime, Role.ADMIN)
+    baseline = runtime.services.settings.export()
+    runtime.services.settings.change(actor_of(admin), "lockout.threshold", "3", "CAPA-118: tighter lockout")
+    updates = [e.draft for e in runtime.services.trail.query(AuditFilter(object_type="setting", action="update"))]
+    assert [(d.object_id, d.field, d.old_value, d.new_value, d.reason, d.username) for d in updates] == [
+        ("lockout.threshold", "value", "5", "3", "CAPA-118: tighter lockout", admin.username)
+    ]
+    assert runtime.services.settings.diff_against(baseline) == [("lockout.threshold", 5, 3)]
+    assert json.loads(runtime.services.settings.export())["lockout.threshold"] == 3
+    assert runtime.services.settings.current().lockout_policy.threshold == 3
+
+
+@pytest.mark.req("VAL-05")
+def test_a_settings_change_without_reason_or_out_of_range_changes_nothing(runtime: Runtime) -> None:
+    admin = make_user(runtime, Role.ADMIN)
+    before = len(runtime.services.trail.query(AuditFilter(), None))
+    with pytest.raises(InvalidInput, match="reason"):
+        runtime.services.settings.change(actor_of(admin), "lockout.threshold", "3", "")
+    with pytest.raises(InvalidInput, match="between"):
+        runtime.services.settings.change(actor_of(admin), "lockout.threshold", "0", "typo")
+    with pytest.raises(PermissionDenied):
+        runtime.services.settings.change(actor_of(make_user(runtime, Role.QA)), "lockout.threshold", "3", "QA tries")
+    assert runtime.services.settings.current()["lockout.threshold"] == 5
+    assert len(runtime.services.trail.query(AuditFilter(), None)) == before + 1  # only the QA user's creation
+
+
+def test_the_baseline_diff_refuses_something_that_is_not_an_export(runtime: Runtime) -> None:
+    with pytest.raises(InvalidInput, match="not a configuration export"):
+        runtime.services.settings.diff_against("{nope")
+
+
+def test_first_start_records_the_initial_configuration(runtime: Runtime) -> None:
+    runtime.services.system.record_startup("web")
+    created = runtime.services.trail.query(AuditFilter(object_type="setting", action="create"))
+    assert {e.draft.object_id for e in created} >= {"lockout.threshold", "session.idle_minutes"}
+    assert Actor.system().username == created[0].draft.username
