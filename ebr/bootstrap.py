@@ -18,18 +18,22 @@ from ebr.adapters.db.migrate import current_revision, upgrade
 from ebr.adapters.db.uow import SqlUnitOfWorkFactory
 from ebr.adapters.passwords.argon2 import Argon2Hasher
 from ebr.adapters.pdf.render import PdfRenderer
+from ebr.adapters.pki.keys import PRODUCTION_KDF, TEST_KDF, SitePki
 from ebr.adapters.sealing.ed25519 import Ed25519Sealer, FileCheckpointStore
 from ebr.app.accounts import AccountService
 from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
 from ebr.app.clients import ApiClientService
+from ebr.app.policy import PolicyService, PolicySignable
 from ebr.app.ports import AlertSink, Clock
 from ebr.app.services import Services
 from ebr.app.sessions import SessionService
-from ebr.app.settings import SettingsService
+from ebr.app.settings import SettingChangeSignable, SettingsService
+from ebr.app.signing import Signable, SigningService
 from ebr.app.system import SystemService, Version
 from ebr.app.trail import TrailService
 from ebr.config import ConfigError, Settings
+from ebr.library import signature_policy
 
 
 class SystemClock:
@@ -98,17 +102,24 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
     version = Version(ebr.__version__, build_commit(settings))
     pdf = PdfRenderer(str(version))
     checkpoints = FileCheckpointStore(settings.instance_path / "audit-checkpoints.jsonl")
+    keys = SitePki(settings.instance_path, TEST_KDF if settings.fast_password_hashing else PRODUCTION_KDF)
+    signables: dict[str, Signable] = {
+        "setting_change": SettingChangeSignable(clock),
+        "signature_policy": PolicySignable(),
+    }
     services = Services(
         clock=clock,
         uow=uow,
         hasher=hasher,
-        accounts=AccountService(uow, clock, hasher, alerts),
-        auth=AuthService(uow, clock, hasher, alerts),
+        accounts=AccountService(uow, clock, hasher, alerts, keys),
+        auth=AuthService(uow, clock, hasher, alerts, keys),
         sessions=SessionService(uow, clock),
         settings=SettingsService(uow, clock),
         trail=TrailService(uow, clock, sealer, checkpoints, pdf.audit_trail),
         alerts=alerts,
         system=SystemService(uow, clock, version),
         api_clients=ApiClientService(uow, clock),
+        signing=SigningService(uow, clock, hasher, keys, alerts, signables),
+        policy=PolicyService(uow, clock, signature_policy.reader(settings.library_dir)),
     )
     return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

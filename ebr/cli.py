@@ -29,6 +29,11 @@ def _runtime(settings: Settings | None = None) -> Runtime:
         rt = build(settings)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        # Close the pool when the command ends: an in-process caller (tests, tooling) must not inherit open
+        # connections (on PostgreSQL they leaked as ResourceWarnings and held the database open).
+        ctx.call_on_close(rt.engine.dispose)
     if settings.production and rt.services.system.demo_seeded():
         raise click.ClickException("This database holds demo data: production mode refuses to run on it.")
     return rt
@@ -73,6 +78,12 @@ def demo(port: int | None, no_serve: bool) -> None:
         + ", ".join(f"{u.username} ({'/'.join(sorted(u.roles))})" for u in DEMO_USERS)
     )
     if not no_serve:
+        import threading
+
+        from ebr.worker.loop import run_forever
+
+        # The demo runs the background jobs in-process; production runs `ebr worker` separately.
+        threading.Thread(target=run_forever, args=(rt,), name="ebr-worker", daemon=True).start()
         _serve(rt, port or settings.port)
 
 

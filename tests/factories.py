@@ -59,3 +59,36 @@ def login(client: FlaskClient, username: str, password: str = PASSWORD) -> int:
     token = csrf_token(client)
     response = client.post("/login", data={"csrf_token": token, "username": username, "password": password})
     return response.status_code
+
+
+def session_token(rt: Runtime, user: User, password: str = PASSWORD) -> str:
+    """A logged-in server-side session for the user (what the browser's cookie carries)."""
+    from ebr.app.context import RequestInfo
+
+    return rt.services.auth.login(user.username, password, RequestInfo("127.0.0.1", "test-terminal")).token
+
+
+def sign(rt: Runtime, owner: User, token: str, object_type: str, object_id: str, meaning: str,
+         password: str = PASSWORD, username: str | None = None, acknowledge: bool = True) -> object:
+    """Open a challenge in the owner's session and sign it (user id given unless username is '')."""
+    from ebr.app.signing import Credentials
+
+    who = actor_of(owner)
+    request = rt.services.signing.request(who, token, object_type, object_id, meaning)
+    typed = owner.username if username is None else username
+    return rt.services.signing.sign(who, token, request.challenge.id, request.challenge.content_hash,
+                                    Credentials(password, typed, acknowledge))
+
+
+def effective_policy(rt: Runtime) -> User:
+    """Import the library's signature policy and have a QA user approve it; returns that QA user."""
+    qa = make_user(rt, Role.QA, full_name="Policy Approver")
+    stored = rt.services.policy.import_text(actor_of(qa), POLICY_TEXT())
+    sign(rt, qa, session_token(rt, qa), "signature_policy", str(stored.id), "approved")
+    return qa
+
+
+def POLICY_TEXT() -> str:  # noqa: N802  # reads like the constant it stands for
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parent.parent / "signatures" / "policy.toml").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from ebr.app.alerts import AlertService
 from ebr.app.context import Actor, AuditContext, RequestInfo
-from ebr.app.ports import AuditFilter, Clock, PasswordHasher, UnitOfWorkFactory
+from ebr.app.ports import AuditFilter, Clock, PasswordHasher, SigningKeys, UnitOfWork, UnitOfWorkFactory
 from ebr.domain.accounts import Permission, Role, User, check_role_combination, normalise_username
 from ebr.domain.audit import Action
 from ebr.domain.errors import Conflict, InvalidInput, PermissionDenied
@@ -40,11 +40,14 @@ class AccessReviewRow:
 class AccountService:
     """Use cases of the administrator on other people's accounts."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, alerts: AlertService) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, alerts: AlertService, keys: SigningKeys
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
         self._alerts = alerts
+        self._keys = keys
 
     def _ctx(self, actor: Actor, reason: str, request: RequestInfo | None) -> AuditContext:
         return AuditContext(actor, self._clock.now(), reason, request or RequestInfo())
@@ -74,8 +77,21 @@ class AccountService:
             if uow.users.by_username(name) is not None:
                 raise Conflict(f"The user id {name!r} exists or existed; user ids are never reused.")
             user = uow.users.add(name, full_name.strip(), roles, pw_hash, self._clock.now(), temporary)
+            if not temporary:
+                # Only the demo seed and tests create non-temporary passwords: the key is theirs to unlock.
+                self._enroll(uow, user, temporary_password)
             uow.commit()
         return user
+
+    def _enroll(self, uow: UnitOfWork, user: User, password: str) -> None:
+        enrollment = self._keys.enroll(user.id, user.username, user.full_name, password, self._clock.now())
+        stored = uow.signing_keys.add(user.id, enrollment, self._clock.now())
+        uow.audit.append(
+            Action.CERTIFICATE_ISSUED,
+            "signing_key",
+            str(stored.id),
+            new=f"certificate serial {enrollment.serial} for {user.username}",
+        )
 
     def set_roles(
         self, actor: Actor, user_id: int, roles: frozenset[Role], reason: str, request: RequestInfo | None = None
@@ -113,7 +129,12 @@ class AccountService:
             now = self._clock.now()
             uow.users.set_password(user_id, pw_hash, temporary=True, at=now, history=0)
             uow.sessions.end_all_for_user(user_id, "password reset", now)
-            uow.audit.append(Action.PASSWORD_RESET, "user", str(user_id))
+            key = uow.signing_keys.active_for(user_id)
+            if key is not None:
+                # The admin knows the temporary password: the user re-enrolls when they set their own (SIG-08).
+                uow.signing_keys.revoke(key.id, "password reset by an administrator", now)
+            revoked = f"; signing key {key.id} revoked" if key else ""
+            uow.audit.append(Action.PASSWORD_RESET, "user", str(user_id), new=f"one-time password issued{revoked}")
             uow.commit()
         return temporary
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ebr.app.alerts import AlertService, raise_alert
 from ebr.app.context import Actor, AuditContext, RequestInfo
-from ebr.app.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from ebr.app.ports import Clock, PasswordHasher, SigningKeys, UnitOfWork, UnitOfWorkFactory
 from ebr.app.sessions import new_token, token_hash
 from ebr.domain.accounts import User
 from ebr.domain.audit import Action
@@ -31,11 +31,14 @@ class LoginResult:
 class AuthService:
     """Authentication use cases; hashing always happens outside the transaction."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, alerts: AlertService) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, alerts: AlertService, keys: SigningKeys
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
         self._alerts = alerts
+        self._keys = keys
         self._dummy_hash = ""
 
     def login(self, username: str, password: str, request: RequestInfo) -> LoginResult:
@@ -111,25 +114,69 @@ class AuthService:
             uow.commit()
 
     def change_password(self, actor: Actor, current: str, new: str, token: str, request: RequestInfo) -> None:
-        """Replace one's own password after re-entering the current one (PWD-02)."""
+        """Replace one's own password after re-entering the current one (PWD-02).
+
+        The signing key follows the password: re-wrapped under the new one, or enrolled now when the
+        user has none (first own password, or after an admin reset). A current password that matches
+        the stored hash but cannot unlock the existing key means the hash was replaced: refused.
+        """
         if actor.user_id is None:
             raise AuthenticationFailed("Not logged in.")
         with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
             user = uow.users.get(actor.user_id)
             creds = uow.users.credentials(actor.user_id)
             policy = GmpSettings.from_stored(uow.settings.stored()).password_policy
+            key = uow.signing_keys.active_for(actor.user_id)
         if not self._hasher.verify(creds.password_hash, current):
             raise InvalidInput("The current password is wrong.")
         policy.check(new, user.username)
         recent = [creds.password_hash, *list(creds.history)[: max(policy.history - 1, 0)]]
         if policy.history and any(self._hasher.verify(old, new) for old in recent):
             raise InvalidInput(f"Password: it must differ from the last {policy.history} passwords.")
-        new_hash = self._hasher.hash(new)
+        if key is not None and not self._keys.can_unwrap(key.wrapped, current):
+            self._key_mismatch(user, request)
         now = self._clock.now()
+        rewrapped = self._keys.rewrap(key.wrapped, current, new) if key else None
+        enrollment = None if key else self._keys.enroll(user.id, user.username, user.full_name, new, now)
+        new_hash = self._hasher.hash(new)
         with self._uow(AuditContext(actor, now, "changed by the user", request)) as uow:
             uow.users.set_password(actor.user_id, new_hash, temporary=False, at=now, history=policy.history)
             uow.audit.append(Action.PASSWORD_CHANGE, "user", str(actor.user_id))
+            if key is not None and rewrapped is not None:
+                uow.signing_keys.replace_wrapping(key.id, rewrapped)
+            elif enrollment is not None:
+                stored = uow.signing_keys.add(actor.user_id, enrollment, now)
+                uow.audit.append(
+                    Action.CERTIFICATE_ISSUED,
+                    "signing_key",
+                    str(stored.id),
+                    new=f"certificate serial {enrollment.serial} for {user.username}",
+                )
             uow.commit()
+
+    def _key_mismatch(self, user: User, request: RequestInfo) -> None:
+        with self._uow(
+            AuditContext(Actor(user.id, user.username, user.full_name), self._clock.now(), request=request)
+        ) as uow:
+            uow.audit.append(
+                Action.PASSWORD_CHANGE,
+                "user",
+                str(user.id),
+                reason="refused: the password does not unlock the signing key",
+            )
+            raise_alert(
+                uow,
+                "signing-key",
+                f"Password change of {user.username} refused: the password matches the "
+                "stored hash but not the signing key, so the hash may have been replaced.",
+                self._clock,
+            )
+            uow.commit()
+        self._alerts.deliver_pending()
+        raise InvalidInput(
+            "Your signing key cannot be unlocked with this password. Contact QA: the password "
+            "store may have been tampered with. No new key was enrolled."
+        )
 
     def _dummy(self) -> str:
         if not self._dummy_hash:

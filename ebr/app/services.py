@@ -9,9 +9,11 @@ from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
 from ebr.app.clients import ApiClientService
 from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.policy import PolicyService
 from ebr.app.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingsService
+from ebr.app.signing import SigningService
 from ebr.app.system import SystemService
 from ebr.app.trail import TrailService
 from ebr.domain.audit import Action
@@ -32,6 +34,8 @@ class Services:
     alerts: AlertService
     system: SystemService
     api_clients: ApiClientService
+    signing: SigningService
+    policy: PolicyService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     USERS_MANAGE = "users.manage"
     SETTINGS_MANAGE = "settings.manage"
     SYSTEM_READ = "system.read"
+    POLICY_MANAGE = "policy.manage"
     ERP_INBOUND = "erp.inbound"
 
 
@@ -58,6 +59,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DEVIATION_DISPOSITION,
             Permission.AUDIT_READ,
             Permission.AUDIT_EXPORT,
+            Permission.POLICY_MANAGE,
         }
     ),
     Role.ENGINEER: frozenset(_VIEW | {Permission.PROCEDURE_AUTHOR}),

@@ -1,1 +1,1 @@
-"""library."""
+"""Controlled content loader: the plant library folders become domain objects."""

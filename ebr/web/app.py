@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["ebr.services"] = runtime.services
     app.extensions["ebr.runtime"] = runtime
     app.session_interface = ServerSideSessionInterface(runtime.services)
+    # Registered before CSRFProtect's hook: a request without a live session must get 401 / the login
+    # redirect (ACC-01, ACC-07), not "form expired" (400); CSRF is still checked on every POST that passes.
+    app.before_request(_enforce_route_class)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -48,7 +51,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     login_manager.session_protection = None  # the server-side session, rotated at login, is the protection
     _register_blueprints(app)
     errors.register(app)
-    app.before_request(_enforce_route_class)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     _check_every_route_declared(app)
@@ -61,9 +63,10 @@ def _register_blueprints(app: Flask) -> None:
     from ebr.web.api.views import bp as api_bp
     from ebr.web.auth.views import bp as auth_bp
     from ebr.web.main.views import bp as main_bp
+    from ebr.web.signing.views import bp as signing_bp
     from ebr.web.trail.views import bp as trail_bp
 
-    for bp in (auth_bp, main_bp, admin_bp, trail_bp, api_bp):
+    for bp in (auth_bp, main_bp, admin_bp, trail_bp, api_bp, signing_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # bearer-token clients send no cookies, so there is nothing to forge
     public()(app.view_functions["static"])

@@ -12,7 +12,7 @@ from ebr.app.system import SystemService, Version
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import Role
 from ebr.domain.errors import InvalidInput, PermissionDenied
-from tests.factories import actor_of, make_user
+from tests.factories import actor_of, effective_policy, make_user, session_token, sign
 
 
 @pytest.mark.req("VAL-04")
@@ -30,9 +30,13 @@ def test_an_upgrade_writes_one_upgraded_from_a_to_b_entry(runtime: Runtime) -> N
 
 @pytest.mark.req("VAL-05")
 def test_changing_the_lockout_threshold_leaves_one_entry_with_old_new_and_reason(runtime: Runtime) -> None:
+    effective_policy(runtime)
     admin = make_user(runtime, Role.ADMIN)
     baseline = runtime.services.settings.export()
-    runtime.services.settings.change(actor_of(admin), "lockout.threshold", "3", "CAPA-118: tighter lockout")
+    change = runtime.services.settings.request_change(actor_of(admin), "lockout.threshold", "3",
+                                                      "CAPA-118: tighter lockout")
+    assert runtime.services.settings.current()["lockout.threshold"] == 5  # nothing changes before the signature
+    sign(runtime, admin, session_token(runtime, admin), "setting_change", str(change.id), "approved")
     updates = [e.draft for e in runtime.services.trail.query(AuditFilter(object_type="setting", action="update"))]
     assert [(d.object_id, d.field, d.old_value, d.new_value, d.reason, d.username) for d in updates] == [
         ("lockout.threshold", "value", "5", "3", "CAPA-118: tighter lockout", admin.username)
@@ -45,15 +49,16 @@ def test_changing_the_lockout_threshold_leaves_one_entry_with_old_new_and_reason
 @pytest.mark.req("VAL-05")
 def test_a_settings_change_without_reason_or_out_of_range_changes_nothing(runtime: Runtime) -> None:
     admin = make_user(runtime, Role.ADMIN)
+    quinn = make_user(runtime, Role.QA)
     before = len(runtime.services.trail.query(AuditFilter(), None))
     with pytest.raises(InvalidInput, match="reason"):
-        runtime.services.settings.change(actor_of(admin), "lockout.threshold", "3", "")
+        runtime.services.settings.request_change(actor_of(admin), "lockout.threshold", "3", "")
     with pytest.raises(InvalidInput, match="between"):
-        runtime.services.settings.change(actor_of(admin), "lockout.threshold", "0", "typo")
+        runtime.services.settings.request_change(actor_of(admin), "lockout.threshold", "0", "typo")
     with pytest.raises(PermissionDenied):
-        runtime.services.settings.change(actor_of(make_user(runtime, Role.QA)), "lockout.threshold", "3", "QA tries")
+        runtime.services.settings.request_change(actor_of(quinn), "lockout.threshold", "3", "QA tries")
     assert runtime.services.settings.current()["lockout.threshold"] == 5
-    assert len(runtime.services.trail.query(AuditFilter(), None)) == before + 1  # only the QA user's creation
+    assert len(runtime.services.trail.query(AuditFilter(), None)) == before
 
 
 def test_the_baseline_diff_refuses_something_that_is_not_an_export(runtime: Runtime) -> None:

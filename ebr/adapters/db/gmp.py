@@ -25,11 +25,40 @@ GMP_TABLES: dict[str, GmpTable] = {
     # lockout, unlock), so an admin action yields exactly one entry (ACC-06) and no hash enters the trail.
     "user_account": GmpTable(
         "user",
-        operational=frozenset({"failed_attempts", "last_login_at", "password_changed_at", "locked_at",
-                               "password_hash", "password_history", "must_change_password"}),
+        operational=frozenset(
+            {
+                "failed_attempts",
+                "last_login_at",
+                "password_changed_at",
+                "locked_at",
+                "password_hash",
+                "password_history",
+                "must_change_password",
+            }
+        ),
     ),
     "gmp_setting": GmpTable("setting", operational=frozenset({"updated_at"})),
     "api_client": GmpTable("api_client", redacted=frozenset({"token_hash"})),
+    # Key material is never copied into the trail; issuance and revocation are semantic entries.
+    "signing_key": GmpTable(
+        "signing_key",
+        operational=frozenset(
+            {
+                "certificate_pem",
+                "kdf_salt",
+                "kdf_time_cost",
+                "kdf_memory_kib",
+                "nonce",
+                "wrapped_key",
+                "revoked_at",
+                "revoke_reason",
+            }
+        ),
+    ),
+    "signature": GmpTable("signature", operational=frozenset({"signature", "certificate_pem"})),
+    "signature_policy": GmpTable("signature_policy", operational=frozenset({"text"})),
+    "signature_acknowledgement": GmpTable("signature_acknowledgement"),
+    "setting_change": GmpTable("setting_change"),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.
@@ -41,6 +70,7 @@ NOT_GMP: dict[str, str] = {
     "alert": "delivery state of notifications whose cause is audited",
     "system_state": "installation facts; version changes are audited as system events",
     "rate_limit": "throttling counters; refusals are audited as failed attempts",
+    "signing_challenge": "single-use nonces of the signing dialog; the signature and its audit entry are the record",
 }
 
-IMMUTABLE_TABLES = frozenset({"audit_entry", "login_attempt"})
+IMMUTABLE_TABLES = frozenset({"audit_entry", "login_attempt", "signature", "signature_acknowledgement"})

@@ -118,6 +118,9 @@ class SqlUserRepository:
         self._s.refresh(row, ["failed_attempts"])
         return row.failed_attempts
 
+    def reset_failures(self, user_id: int) -> None:
+        self._row(user_id).failed_attempts = 0
+
     def record_login(self, user_id: int, at: datetime) -> None:
         row = self._row(user_id)
         row.last_login_at = at
@@ -143,7 +146,13 @@ class SqlSessionRepository:
         if row is None:
             return None
         return StoredSession(
-            row.token_hash, row.user_id, json.loads(row.data), row.created_at, row.last_seen_at, row.ended_at
+            row.token_hash,
+            row.user_id,
+            json.loads(row.data),
+            row.created_at,
+            row.last_seen_at,
+            row.ended_at,
+            row.signed_at,
         )
 
     def create(
@@ -171,6 +180,11 @@ class SqlSessionRepository:
         row = self._s.get(SessionRow, token_hash)
         if row is not None and row.ended_at is None:
             row.ended_at, row.end_reason = at, reason
+
+    def mark_signed(self, token_hash: str, at: datetime) -> None:
+        row = self._s.get(SessionRow, token_hash)
+        if row is not None and row.signed_at is None:
+            row.signed_at = at
 
     def end_all_for_user(self, user_id: int, reason: str, at: datetime) -> int:
         result = self._s.execute(

@@ -20,6 +20,14 @@ from ebr.adapters.db.repositories import (
     SqlSystemStateRepository,
     SqlUserRepository,
 )
+from ebr.adapters.db.signing_repositories import (
+    SqlAcknowledgementRepository,
+    SqlChallengeRepository,
+    SqlPolicyRepository,
+    SqlSettingChangeRepository,
+    SqlSignatureRepository,
+    SqlSigningKeyRepository,
+)
 from ebr.app.context import AuditContext
 from ebr.app.ports import Sealer
 from ebr.domain.audit import EntryDraft, content_digest, entry_hash, is_clock_anomaly, seal_message
@@ -46,6 +54,12 @@ class SqlAlchemyUnitOfWork:
         self.api_clients = SqlApiClientRepository(s)
         self.system = SqlSystemStateRepository(s)
         self.audit = SqlAuditLog(s, self._context)
+        self.signing_keys = SqlSigningKeyRepository(s)
+        self.signatures = SqlSignatureRepository(s)
+        self.challenges = SqlChallengeRepository(s)
+        self.policies = SqlPolicyRepository(s)
+        self.acknowledgements = SqlAcknowledgementRepository(s)
+        self.setting_changes = SqlSettingChangeRepository(s)
         return self
 
     def __exit__(

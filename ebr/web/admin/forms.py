@@ -8,7 +8,8 @@ from wtforms.validators import DataRequired, Length
 
 from ebr.domain.accounts import Role
 
-ROLE_CHOICES = [(str(r), str(r)) for r in Role]
+# Plain values (label = value): WTForms 3.3 deprecates (value, label) tuples, and warnings are errors here.
+ROLE_CHOICES = [str(r) for r in Role]
 
 
 class ReasonMixin:

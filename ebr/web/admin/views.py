@@ -13,6 +13,7 @@ from ebr.domain.errors import DomainError, InvalidInput
 from ebr.web.admin.forms import ApiClientForm, DiffForm, NewUserForm, ReasonForm, RolesForm, SettingForm
 from ebr.web.principal import actor, info, services
 from ebr.web.routes import page
+from ebr.web.signing.views import start as start_signing
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -102,11 +103,13 @@ def settings() -> BaseResponse | str | tuple[str, int]:
     form = SettingForm()
     if form.validate_on_submit():
         try:
-            services().settings.change(actor(), form.key.data, form.value.data, form.reason.data, info())
+            change = services().settings.request_change(
+                actor(), form.key.data, form.value.data, form.reason.data, info()
+            )
         except DomainError as refused:
             return _settings_page(form, str(refused)), 422
-        flash(f"{form.key.data} changed.", "success")
-        return redirect(url_for("admin.settings"))
+        # The change takes effect only when signed (meaning 'approved' on setting_change).
+        return start_signing("setting_change", str(change.id), "approved")
     if request.method == "POST":
         return _settings_page(form, "Every field, including the reason, is required."), 422
     return _settings_page(form, "")

@@ -2,17 +2,31 @@
 
 from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, SessionRow, UserRow
 from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
+from ebr.adapters.db.models.signing import (
+    AcknowledgementRow,
+    ChallengeRow,
+    PolicyRow,
+    SettingChangeRow,
+    SignatureRow,
+    SigningKeyRow,
+)
 from ebr.adapters.db.models.system import AlertRow, GmpSettingRow, RateLimitRow, SystemStateRow
 
 __all__ = [
+    "AcknowledgementRow",
     "AlertRow",
     "ApiClientRow",
     "AuditEntryRow",
     "AuditHeadRow",
+    "ChallengeRow",
     "GmpSettingRow",
     "LoginAttemptRow",
+    "PolicyRow",
     "RateLimitRow",
     "SessionRow",
+    "SettingChangeRow",
+    "SignatureRow",
+    "SigningKeyRow",
     "SystemStateRow",
     "UserRow",
 ]

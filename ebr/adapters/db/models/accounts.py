@@ -44,6 +44,7 @@ class SessionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     end_reason: Mapped[str] = mapped_column(String(100), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
     workstation: Mapped[str] = mapped_column(String(200), default="")

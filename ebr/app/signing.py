@@ -1,0 +1,398 @@
+"""One signature service for every signed act (21 CFR 11.50, 11.70, 11.100, 11.200, 11.300).
+
+request() opens a single-use challenge bound to the content hash shown to the signer; sign()
+re-authenticates (outside any transaction), signs the canonical payload with the signer's own key,
+then in one unit of work re-checks the rules and the content, records the signature, performs the
+signed act and writes the audit entry.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from ebr.app.alerts import AlertService, raise_alert
+from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.ports import (
+    Challenge,
+    Clock,
+    KeyUnavailable,
+    PasswordHasher,
+    SigningKeys,
+    StoredKey,
+    StoredSignature,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from ebr.app.sessions import token_hash
+from ebr.domain.accounts import User
+from ebr.domain.audit import Action
+from ebr.domain.configuration import GmpSettings
+from ebr.domain.errors import Conflict, NotFound
+from ebr.domain.signatures import (
+    ContentChanged,
+    SignatureRefused,
+    SignedPayload,
+    SitePolicy,
+    check_can_sign,
+    content_digest,
+    password_alone_suffices,
+)
+
+CHALLENGE_MINUTES = 10
+ACKNOWLEDGEMENT = (
+    "I understand that my electronic signature is the legally binding equivalent of my "
+    "handwritten signature (21 CFR 11.100(c))."
+)
+
+
+class Signable(Protocol):
+    """An object type that can be signed: its current content, and the act a signature performs."""
+
+    object_type: str
+
+    def content(self, uow: UnitOfWork, object_id: str) -> Mapping[str, object]: ...
+    def policy_for(self, uow: UnitOfWork, object_id: str) -> SitePolicy: ...
+    def audit_reason(self, uow: UnitOfWork, object_id: str) -> str: ...
+    def apply(self, uow: UnitOfWork, object_id: str, signature: StoredSignature, ctx: AuditContext) -> None: ...
+
+
+@dataclass(frozen=True)
+class SigningRequest:
+    """What the signing dialog shows (SIG-10): meaning, summary of the content, and what must be entered."""
+
+    challenge: Challenge
+    meaning_text: str
+    content: Mapping[str, object]
+    user_id_required: bool
+    acknowledgement_required: bool
+    acknowledgement: str = ACKNOWLEDGEMENT
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the signer typed."""
+
+    password: str
+    username: str = ""
+    acknowledged: bool = False
+
+
+class SigningService:
+    """The use cases of signing."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: PasswordHasher,
+        keys: SigningKeys,
+        alerts: AlertService,
+        signables: Mapping[str, Signable],
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._hasher = hasher
+        self._keys = keys
+        self._alerts = alerts
+        self._signables = signables
+
+    def verify(self) -> list[SignatureFinding]:
+        """Every signature that fails verification, named (ebr verify signatures)."""
+        with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
+            return verify_signatures(uow, self._keys, self._signables)
+
+    def signatures_on(self, object_type: str, object_id: str) -> list[StoredSignature]:
+        """The signatures of one object, oldest first, with their manifestations."""
+        with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
+            return uow.signatures.for_object(object_type, object_id)
+
+    def _signable(self, object_type: str) -> Signable:
+        if object_type not in self._signables:
+            raise NotFound(f"Nothing of type {object_type!r} can be signed.")
+        return self._signables[object_type]
+
+    def request(
+        self,
+        owner: Actor,
+        session_token: str,
+        object_type: str,
+        object_id: str,
+        meaning: str,
+        request: RequestInfo | None = None,
+    ) -> SigningRequest:
+        """Open a challenge over the content as it is now."""
+        signable = self._signable(object_type)
+        now = self._clock.now()
+        if owner.user_id is None:
+            raise SignatureRefused("Signing needs a logged-in session.")
+        with self._uow(AuditContext(owner, now, request=request or RequestInfo())) as uow:
+            policy = signable.policy_for(uow, object_id)
+            policy.rule(object_type, meaning)
+            content = signable.content(uow, object_id)
+            challenge = Challenge(
+                secrets.token_urlsafe(24),
+                token_hash(session_token),
+                owner.user_id,
+                object_type,
+                object_id,
+                meaning,
+                content_digest(content),
+                json.dumps(content, default=str),
+                now,
+                now + timedelta(minutes=CHALLENGE_MINUTES),
+                None,
+            )
+            uow.challenges.add(challenge)
+            uow.commit()
+        return self.describe(owner, session_token, challenge.id)
+
+    def describe(self, owner: Actor, session_token: str, challenge_id: str) -> SigningRequest:
+        """The dialog for an open challenge of this session."""
+        with self._uow(AuditContext(owner, self._clock.now())) as uow:
+            challenge = self._own_challenge(uow, owner, session_token, challenge_id)
+            policy = self._signable(challenge.object_type).policy_for(uow, challenge.object_id)
+            session = uow.sessions.get(token_hash(session_token))
+            signed_before = session is not None and session.signed_at is not None
+            ack_needed = owner.user_id is None or not uow.acknowledgements.has(owner.user_id)
+        return SigningRequest(
+            challenge,
+            policy.meaning(challenge.meaning).text,
+            json.loads(challenge.content),
+            not signed_before,
+            ack_needed,
+        )
+
+    def _own_challenge(self, uow: UnitOfWork, owner: Actor, session_token: str, challenge_id: str) -> Challenge:
+        challenge = uow.challenges.get(challenge_id)
+        if challenge is None or challenge.session_hash != token_hash(session_token):
+            raise NotFound("No such signing request in this session.")
+        if challenge.used_at is not None:
+            raise Conflict("This signing request was already used; start again.")
+        if self._clock.now() > challenge.expires_at:
+            raise Conflict("This signing request expired; start again.")
+        return challenge
+
+    def sign(
+        self,
+        owner: Actor,
+        session_token: str,
+        challenge_id: str,
+        shown_hash: str,
+        given: Credentials,
+        request: RequestInfo | None = None,
+    ) -> StoredSignature:
+        """Re-authenticate, sign with the signer's own key, record and apply: all or nothing."""
+        info = request or RequestInfo()
+        signer, key, challenge, stored_hash, reason = self._prepare(owner, session_token, challenge_id, given)
+        if shown_hash != challenge.content_hash:
+            raise ContentChanged("The content changed after it was shown: review it again.")
+        now = self._clock.now()
+        payload = SignedPayload(
+            challenge.object_type,
+            challenge.object_id,
+            challenge.meaning,
+            challenge.content_hash,
+            signer.id,
+            signer.username,
+            signer.full_name,
+            now,
+            "",
+            challenge.id,
+        )
+        password_ok = self._hasher.verify(stored_hash, given.password)  # outside any transaction
+        signature_b64, problem = "", ""
+        if not password_ok:
+            problem = "wrong password"
+        elif key is None:
+            problem = "no signing key: set your own password first"
+        else:
+            payload = self._with_policy(payload)
+            try:
+                signature_b64 = self._keys.sign(key.wrapped, given.password, payload.to_bytes())
+            except KeyUnavailable:
+                problem = "signing key cannot be unlocked"
+        if problem:
+            self._refuse(signer, challenge, problem, info)
+        assert key is not None
+        ctx = AuditContext(Actor(signer.id, signer.username, signer.full_name), payload.signed_at, reason, info)
+        return self._record(ctx, owner, session_token, signer, key, challenge, payload, signature_b64, given)
+
+    def _with_policy(self, payload: SignedPayload) -> SignedPayload:
+        with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
+            policy = self._signable(payload.object_type).policy_for(uow, payload.object_id)
+        return SignedPayload(**{**payload.__dict__, "policy_hash": policy.content_hash})
+
+    def _prepare(
+        self, owner: Actor, session_token: str, challenge_id: str, given: Credentials
+    ) -> tuple[User, StoredKey | None, Challenge, str, str]:
+        with self._uow(AuditContext(owner, self._clock.now())) as uow:
+            challenge = self._own_challenge(uow, owner, session_token, challenge_id)
+            session = uow.sessions.get(token_hash(session_token))
+            if session is None or session.ended_at is not None or owner.user_id is None:
+                raise SignatureRefused("Your session has ended: log in again.")
+            typed = given.username.strip().lower()
+            signer = uow.users.by_username(typed) if typed else uow.users.get(owner.user_id)
+            if signer is None:
+                raise SignatureRefused("Signature refused: the user id or password is wrong.")
+            if not typed and not password_alone_suffices(True, session.signed_at is not None):
+                raise SignatureRefused("First signature of this session: enter your user id and password.")
+            self._check_person(uow, signer, challenge, given)
+            stored = uow.users.credentials(signer.id).password_hash
+            reason = self._signable(challenge.object_type).audit_reason(uow, challenge.object_id)
+            return signer, uow.signing_keys.active_for(signer.id), challenge, stored, reason
+
+    def _check_person(self, uow: UnitOfWork, signer: User, challenge: Challenge, given: Credentials) -> None:
+        if signer.must_change_password:
+            raise SignatureRefused("A temporary or expired password cannot sign: change it first (11.300).")
+        if not given.password:
+            raise SignatureRefused("Every signature needs the password.")
+        if not given.acknowledged and not uow.acknowledgements.has(signer.id):
+            raise SignatureRefused("First signature: confirm that your electronic signature is legally binding.")
+        policy = self._signable(challenge.object_type).policy_for(uow, challenge.object_id)
+        earlier = [
+            (s.meaning, s.signer_id) for s in uow.signatures.for_object(challenge.object_type, challenge.object_id)
+        ]
+        check_can_sign(policy, challenge.object_type, challenge.meaning, signer, earlier)
+
+    def _refuse(self, signer: User, challenge: Challenge, problem: str, info: RequestInfo) -> None:
+        now = self._clock.now()
+        with self._uow(AuditContext(Actor(signer.id, signer.username, signer.full_name), now, request=info)) as uow:
+            settings = GmpSettings.from_stored(uow.settings.stored())
+            failures = uow.users.record_failure(signer.id)
+            left = max(settings.lockout_policy.threshold - failures, 0)
+            uow.audit.append(
+                Action.SIGN_FAILED,
+                challenge.object_type,
+                challenge.object_id,
+                field=challenge.meaning,
+                reason=f"{problem}; {failures} consecutive failures",
+            )
+            if problem == "signing key cannot be unlocked":
+                raise_alert(
+                    uow,
+                    "signing-key",
+                    f"The password of {signer.username} matched its stored hash but "
+                    "did not unlock the signing key: the password hash may have been replaced.",
+                    self._clock,
+                )
+            if settings.lockout_policy.locks_after(failures):
+                uow.users.lock(signer.id, now)
+                uow.audit.append(Action.LOCKOUT, "user", str(signer.id), reason=f"{failures} failed authentications")
+                raise_alert(
+                    uow,
+                    "lockout",
+                    f"Account {signer.username} locked after {failures} failed authentications (signing).",
+                    self._clock,
+                )
+            uow.commit()
+        self._alerts.deliver_pending()
+        raise SignatureRefused(f"Signature refused: {problem}. {left} attempts left before the account locks.")
+
+    def _record(
+        self,
+        ctx: AuditContext,
+        owner: Actor,
+        session_token: str,
+        signer: User,
+        key: StoredKey,
+        challenge: Challenge,
+        payload: SignedPayload,
+        signature_b64: str,
+        given: Credentials,
+    ) -> StoredSignature:
+        signable = self._signable(challenge.object_type)
+        with self._uow(ctx) as uow:
+            if not uow.challenges.use(challenge.id, payload.signed_at):
+                raise Conflict("This signing request was already used (replay refused).")
+            self._check_person(uow, uow.users.get(signer.id), challenge, given)
+            if content_digest(signable.content(uow, challenge.object_id)) != challenge.content_hash:
+                raise ContentChanged("The content changed after it was shown: review it again.")
+            if not uow.acknowledgements.has(signer.id):
+                uow.acknowledgements.add(signer.id, ACKNOWLEDGEMENT, payload.signed_at)
+            policy = signable.policy_for(uow, challenge.object_id)
+            stored = uow.signatures.add(
+                StoredSignature(
+                    0,
+                    challenge.object_type,
+                    challenge.object_id,
+                    challenge.meaning,
+                    policy.meaning(challenge.meaning).text,
+                    challenge.content_hash,
+                    signer.id,
+                    signer.username,
+                    signer.full_name,
+                    payload.signed_at,
+                    payload.policy_hash,
+                    challenge.id,
+                    signature_b64,
+                    key.certificate_pem,
+                )
+            )
+            signable.apply(uow, challenge.object_id, stored, ctx)
+            uow.users.reset_failures(signer.id)
+            if signer.id == owner.user_id:
+                uow.sessions.mark_signed(token_hash(session_token), payload.signed_at)
+            uow.audit.append(
+                Action.SIGN,
+                challenge.object_type,
+                challenge.object_id,
+                field=challenge.meaning,
+                new=f"signature {stored.id}; content {challenge.content_hash}",
+            )
+            uow.commit()
+        return stored
+
+
+@dataclass(frozen=True)
+class SignatureFinding:
+    """A signature that does not verify, and why."""
+
+    signature_id: int
+    object_type: str
+    object_id: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"signature {self.signature_id} on {self.object_type} {self.object_id}: {self.problem}"
+
+
+def verify_signatures(uow: UnitOfWork, keys: SigningKeys, signables: Mapping[str, Signable]) -> list[SignatureFinding]:
+    """Check every signature: certificate chain to the site CA, signature over the payload rebuilt from the
+    stored columns, signer named in the certificate, and the hash of the object's current content (SIG-03, SIG-04)."""
+    findings = []
+    for sig in uow.signatures.all():
+        payload = SignedPayload(
+            sig.object_type,
+            sig.object_id,
+            sig.meaning,
+            sig.content_hash,
+            sig.signer_id,
+            sig.signer_username,
+            sig.signer_name,
+            sig.signed_at,
+            sig.policy_hash,
+            sig.challenge_id,
+        )
+        outcome = keys.verify(sig.certificate_pem, payload.to_bytes(), sig.signature)
+        problem = ""
+        if isinstance(outcome, str):
+            problem = outcome
+        elif outcome != (str(sig.signer_id), sig.signer_username):
+            problem = "the certificate belongs to someone other than the recorded signer"
+        elif sig.object_type not in signables:
+            problem = f"unknown signed object type {sig.object_type}"
+        else:
+            try:
+                current = content_digest(signables[sig.object_type].content(uow, sig.object_id))
+            except NotFound:
+                current = "missing"
+            if current != sig.content_hash:
+                problem = "the signed content was changed after signing"
+        if problem:
+            findings.append(SignatureFinding(sig.id, sig.object_type, sig.object_id, problem))
+    return findings

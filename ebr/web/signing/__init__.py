@@ -1,0 +1,1 @@
+"""Signing dialog and signature policy pages."""

@@ -1,0 +1,91 @@
+"""The signing dialog (one for every signed act) and the site signature policy pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ebr.app.signing import Credentials
+from ebr.domain.accounts import Permission
+from ebr.domain.errors import Conflict, DomainError, InvalidInput
+from ebr.domain.signatures import SignatureRefused
+from ebr.web.principal import actor, info, services
+from ebr.web.routes import page
+from ebr.web.session import current_session
+from ebr.web.signing.forms import SignForm, StartSigningForm
+
+bp = Blueprint("signing", __name__, url_prefix="/sign")
+
+# Where to go once a signed act is done, by object type.
+AFTER = {"setting_change": "admin.settings", "signature_policy": "signing.policies"}
+
+
+def _token() -> str:
+    token = current_session().token
+    if token is None:
+        raise SignatureRefused("Signing needs a logged-in session.")
+    return token
+
+
+def start(object_type: str, object_id: str, meaning: str) -> Response:
+    """Open a challenge and send the browser to the dialog (called by the feature views)."""
+    signing = services().signing.request(actor(), _token(), object_type, object_id, meaning, info())
+    return redirect(url_for("signing.dialog", challenge_id=signing.challenge.id))
+
+
+@bp.route("/<challenge_id>", methods=["GET", "POST"])
+@page(Permission.SELF)
+def dialog(challenge_id: str) -> Response | str | tuple[str, int]:
+    """What is signed, its meaning and the statement of intent; then the credentials (SIG-10)."""
+    signing = services().signing.describe(actor(), _token(), challenge_id)
+    form = SignForm(content_hash=signing.challenge.content_hash)
+    if request.method == "GET":
+        return render_template("signing/dialog.html", signing=signing, form=form)
+    if not form.validate_on_submit():
+        raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    given = Credentials(form.password.data or "", form.username.data or "", bool(form.acknowledge.data))
+    try:
+        signature = services().signing.sign(actor(), _token(), challenge_id, form.content_hash.data, given, info())
+    except Conflict:
+        raise
+    except SignatureRefused as refused:
+        return render_template("signing/dialog.html", signing=signing, form=form, error=str(refused)), 403
+    flash(
+        f"Signed: {signature.meaning_text} {signature.signer_name} ({signature.signer_username}), "
+        f"{signature.signed_at.strftime('%Y-%m-%dT%H:%M:%SZ')}.",
+        "success",
+    )
+    return redirect(url_for(AFTER.get(signature.object_type, "main.home")))
+
+
+@bp.route("/policies")
+@page(Permission.POLICY_MANAGE)
+def policies() -> str:
+    """The site signature policy versions and their approvals."""
+    versions = services().policy.list()
+    signatures = {p.id: services().signing.signatures_on("signature_policy", str(p.id)) for p in versions}
+    return render_template("signing/policies.html", versions=versions, signatures=signatures, form=StartSigningForm())
+
+
+@bp.route("/policies/import", methods=["POST"])
+@page(Permission.POLICY_MANAGE)
+def import_policy() -> Response:
+    """Import signatures/policy.toml from the library as a draft version."""
+    if not StartSigningForm().validate_on_submit():
+        raise InvalidInput("The form expired: reload the page.")
+    try:
+        stored = services().policy.import_library(actor(), info())
+    except DomainError as refused:
+        flash(str(refused), "error")
+        return redirect(url_for("signing.policies"))
+    flash(f"Policy version {stored.version} is {stored.status}.", "success")
+    return redirect(url_for("signing.policies"))
+
+
+@bp.route("/policies/<int:policy_id>/approve", methods=["POST"])
+@page(Permission.POLICY_MANAGE)
+def approve_policy(policy_id: int) -> Response:
+    """QA approves a draft version with a signature."""
+    if not StartSigningForm().validate_on_submit():
+        raise InvalidInput("The form expired: reload the page.")
+    return start("signature_policy", str(policy_id), "approved")
