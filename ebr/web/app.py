@@ -15,7 +15,7 @@ from ebr.web import errors
 from ebr.web.extensions import csrf, limiter, login_manager
 from ebr.web.principal import Anonymous, actor, info, load_from_session, services
 from ebr.web.routes import Access, access_of, public
-from ebr.web.session import ServerSideSessionInterface
+from ebr.web.session import ServerSideSessionInterface, current_session
 
 MAX_FORM_BYTES = 64 * 1024
 # While a password is temporary or expired, only these endpoints answer (PWD-02).
@@ -113,7 +113,10 @@ def _enforce_api(access: Access) -> None:
 def _enforce_page(access: Access) -> Response | None:
     if not current_user.is_authenticated:
         if request.method == "GET":
-            return redirect(url_for("auth.login", next=request.full_path))
+            # The cookie of an ended session is cleared in this very response, so tell the login page here.
+            ended = "1" if current_session().ended else None
+            target = request.full_path.rstrip("?")
+            return redirect(url_for("auth.login", next=target, ended=ended))
         abort(401, "Log in first; your session has ended.")
     if current_user.needs_password_change and request.endpoint not in DURING_PASSWORD_CHANGE:
         if request.method == "GET":

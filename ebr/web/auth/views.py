@@ -49,8 +49,10 @@ def login() -> Response | str | tuple[str, int]:
     form = LoginForm()
     sess = current_session()
     assert isinstance(sess, ServerSession)
-    if request.method == "GET" and sess.ended:
+    if request.method == "GET" and (sess.ended or request.args.get("ended") == "1"):
         flash("Your session ended (logged out, timed out or revoked). Log in again.", "info")
+    if request.method == "GET" and request.args.get("logged_out") == "1":
+        flash("You are logged out.", "info")
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("auth/login.html", form=form), status
@@ -72,7 +74,7 @@ def logout() -> Response:
     sess.token = None
     sess.clear()
     sess.modified = False
-    response = redirect(url_for("auth.login"))
+    response = redirect(url_for("auth.login", logged_out="1"))
     clear_cookie(response)
     return response
 
