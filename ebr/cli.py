@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -209,18 +210,46 @@ def audit_checkpoint() -> None:
 def verify(ctx: click.Context) -> None:
     """Check everything verifiable; exits non-zero and names each failure."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(verify_audit)
+        rt = _runtime()
+        failed = _report("audit trail", rt.services.trail.verify())
+        failed |= _report("signatures", rt.services.signing.verify())
+        sys.exit(1 if failed else 0)
+
+
+def _report(what: str, findings: Sequence[object]) -> bool:
+    for finding in findings:
+        click.echo(f"FAIL {finding}", err=True)
+    click.echo(f"{what}: {'FAILED (' + str(len(findings)) + ')' if findings else 'OK'}")
+    return bool(findings)
 
 
 @verify.command("audit")
 def verify_audit() -> None:
     """Recompute the audit chain and hold it against the seals and signed checkpoints."""
-    findings = _runtime().services.trail.verify()
-    for finding in findings:
-        click.echo(f"FAIL {finding}", err=True)
-    if findings:
+    if _report("audit trail", _runtime().services.trail.verify()):
         sys.exit(1)
-    click.echo("audit trail: OK")
+
+
+@verify.command("signatures")
+def verify_signatures() -> None:
+    """Check every signature: certificate chain to the site CA, signature, signer and signed content."""
+    if _report("signatures", _runtime().services.signing.verify()):
+        sys.exit(1)
+
+
+@main.group()
+def policy() -> None:
+    """The site signature policy (approval is a QA signature in the web application)."""
+
+
+@policy.command("import")
+def policy_import() -> None:
+    """Import signatures/policy.toml from the library as a draft version."""
+    try:
+        stored = _runtime().services.policy.import_library(Actor.system())
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"policy version {stored.version}: {stored.status} ({stored.content_hash})")
 
 
 @main.command("version")

@@ -54,4 +54,27 @@ def seed(rt: Runtime) -> list[str]:
         except Conflict:
             continue
         created.append(person.username)
+    approve_site_policy(rt)
     return created
+
+
+def approve_site_policy(rt: Runtime) -> None:
+    """Import the library's signature policy and have QA (quinn) approve it with a real signature."""
+    from ebr.app.context import RequestInfo
+    from ebr.app.signing import Credentials
+
+    if rt.services.policy.effective() is not None:
+        return
+    stored = rt.services.policy.import_library(Actor.system())
+    quinn = next(u for u in rt.services.accounts.list_users() if u.username == "quinn")
+    who = Actor(quinn.id, quinn.username, quinn.full_name)
+    token = rt.services.auth.login("quinn", DEMO_PASSWORD, RequestInfo("127.0.0.1", "demo seed")).token
+    request = rt.services.signing.request(who, token, "signature_policy", str(stored.id), "approved")
+    rt.services.signing.sign(
+        who,
+        token,
+        request.challenge.id,
+        request.challenge.content_hash,
+        Credentials(DEMO_PASSWORD, "quinn", acknowledged=True),
+    )
+    rt.services.auth.logout(token, who, RequestInfo("127.0.0.1", "demo seed"))
