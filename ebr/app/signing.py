@@ -216,6 +216,11 @@ class SigningService:
                 signature_b64 = self._keys.sign(key.wrapped, given.password, payload.to_bytes())
             except KeyUnavailable:
                 problem = "signing key cannot be unlocked"
+            else:
+                # A key planted in the database would sign, but its certificate would not chain to the site CA.
+                check = self._keys.verify(key.certificate_pem, payload.to_bytes(), signature_b64)
+                if check != (str(signer.id), signer.username):
+                    problem = "signing key cannot be unlocked"
         if problem:
             self._refuse(signer, challenge, problem, info)
         assert key is not None
@@ -233,7 +238,14 @@ class SigningService:
         with self._uow(AuditContext(owner, self._clock.now())) as uow:
             challenge = self._own_challenge(uow, owner, session_token, challenge_id)
             session = uow.sessions.get(token_hash(session_token))
-            if session is None or session.ended_at is not None or owner.user_id is None:
+            idle = timedelta(minutes=GmpSettings.from_stored(uow.settings.stored())["session.idle_minutes"])
+            if (
+                session is None
+                or session.ended_at is not None
+                or owner.user_id is None
+                or self._clock.now() - session.last_seen_at > idle
+            ):
+                # Continuity is the server's call (11.200(a)(1)): an idle session is no longer continuous.
                 raise SignatureRefused("Your session has ended: log in again.")
             typed = given.username.strip().lower()
             signer = uow.users.by_username(typed) if typed else uow.users.get(owner.user_id)

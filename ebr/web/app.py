@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from ebr.bootstrap import Runtime, build
@@ -22,10 +23,22 @@ MAX_FORM_BYTES = 64 * 1024
 DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.logout"})
 
 
+class DatabaseId(IntegerConverter):
+    """<int:...> capped at 2**31-1, the range of an INTEGER primary key on every supported database."""
+
+    def __init__(
+        self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = None, signed: bool = False
+    ) -> None:
+        super().__init__(map, fixed_digits, min, 2**31 - 1 if max is None else max, signed)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     """Build the Flask app for these settings (or an already built runtime, in tests)."""
     runtime = runtime or build(settings or from_env())
     app = Flask(__name__)
+    # Ids in URLs stay within the database's INTEGER range: /admin/users/99999999999999999999 is a 404,
+    # not an OverflowError (SQLite) or DataError (PostgreSQL) answered with a 500. Before any route is added.
+    app.url_map.converters["int"] = DatabaseId
     app.config.update(
         SECRET_KEY=runtime.settings.secret_key,
         SESSION_COOKIE_SECURE=runtime.settings.secure_cookies,

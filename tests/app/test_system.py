@@ -33,8 +33,9 @@ def test_changing_the_lockout_threshold_leaves_one_entry_with_old_new_and_reason
     effective_policy(runtime)
     admin = make_user(runtime, Role.ADMIN)
     baseline = runtime.services.settings.export()
-    change = runtime.services.settings.request_change(actor_of(admin), "lockout.threshold", "3",
-                                                      "CAPA-118: tighter lockout")
+    change = runtime.services.settings.request_change(
+        actor_of(admin), "lockout.threshold", "3", "CAPA-118: tighter lockout"
+    )
     assert runtime.services.settings.current()["lockout.threshold"] == 5  # nothing changes before the signature
     sign(runtime, admin, session_token(runtime, admin), "setting_change", str(change.id), "approved")
     updates = [e.draft for e in runtime.services.trail.query(AuditFilter(object_type="setting", action="update"))]

@@ -313,6 +313,11 @@ class SqlSystemStateRepository:
 
 
 def _entry(row: AuditEntryRow) -> AuditEntry:
+    context = json.loads(row.context)
+    if row.batch != context.get("batch", ""):
+        # The batch column is an unsealed filter copy of context["batch"] (batch review selects by it): a copy that
+        # disagrees is read as the entry's context, so the entry no longer matches its seal and verify names it.
+        context["batch"] = row.batch
     draft = EntryDraft(
         at=row.at,
         user_id=row.user_id,
@@ -325,7 +330,7 @@ def _entry(row: AuditEntryRow) -> AuditEntry:
         old_value=row.old_value,
         new_value=row.new_value,
         reason=row.reason,
-        context=json.loads(row.context),
+        context=context,
     )
     return AuditEntry(row.seq, draft, row.clock_anomaly, row.prev_hash, row.hash, row.seal)
 
