@@ -100,14 +100,15 @@ def test_repointing_a_signature_to_another_signer_is_detected(
 def test_an_inserted_signature_of_random_bytes_is_detected(
     runtime: Runtime, owner_url: str, signed: tuple[User, StoredSignature, StoredSignature]
 ) -> None:
-    admin, first, _ = signed
+    _, first, _ = signed
     with attacker(owner_url) as conn:
         conn.execute(
             text(
                 "INSERT INTO signature (object_type, object_id, meaning, meaning_text, content_hash, signer_id, "
                 "signer_username, signer_name, signed_at, policy_hash, challenge_id, signature, certificate_pem) "
                 "SELECT object_type, object_id, 'approved', meaning_text, content_hash, signer_id, signer_username, "
-                "signer_name, signed_at, policy_hash, 'forged-challenge', :sig, certificate_pem FROM signature WHERE id = :i"
+                "signer_name, signed_at, policy_hash, 'forged-challenge', :sig, certificate_pem "
+                "FROM signature WHERE id = :i"
             ),
             {"sig": base64.b64encode(os.urandom(70)).decode(), "i": first.id},
         )
