@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from ebr.app.alerts import AlertService
 from ebr.app.context import Actor, AuditContext, RequestInfo
-from ebr.app.ports import AuditFilter, Clock, PasswordHasher, SigningKeys, UnitOfWork, UnitOfWorkFactory
+from ebr.app.ports import AuditFilter, Badge, Clock, PasswordHasher, SigningKeys, UnitOfWork, UnitOfWorkFactory
+from ebr.app.sessions import token_hash
 from ebr.domain.accounts import Permission, Role, User, check_role_combination, normalise_username
 from ebr.domain.audit import Action
 from ebr.domain.errors import Conflict, InvalidInput, PermissionDenied
@@ -160,6 +161,31 @@ class AccountService:
             "bootstrap administrator of a new installation",
         )
         return temporary
+
+    def issue_badge(
+        self, actor: Actor, user_id: int, code: str, reason: str, request: RequestInfo | None = None
+    ) -> Badge:
+        """Issue (or replace) the user's badge; an earlier badge is revoked in the same act (PWD-08)."""
+        cleaned = code.strip()
+        if not 6 <= len(cleaned) <= 128:
+            raise InvalidInput("A badge code has 6 to 128 characters.")
+        now = self._clock.now()
+        with self._uow(self._ctx(actor, require_reason(reason), request)) as uow:
+            self._actor_may_manage(uow.users.get(actor.user_id) if actor.user_id else None)
+            if uow.badges.by_hash(token_hash(cleaned)) is not None:
+                raise Conflict("This badge was issued before; badges are never reused.")
+            for old in uow.badges.active_for(user_id):
+                uow.badges.revoke(old.id, "replaced", now)
+            badge = uow.badges.add(uow.users.get(user_id).id, token_hash(cleaned), now)
+            uow.commit()
+        return badge
+
+    def revoke_badge(self, actor: Actor, badge_id: int, reason: str, request: RequestInfo | None = None) -> None:
+        """Revoke a badge at once (lost, stolen, leaver)."""
+        with self._uow(self._ctx(actor, require_reason(reason), request)) as uow:
+            self._actor_may_manage(uow.users.get(actor.user_id) if actor.user_id else None)
+            uow.badges.revoke(badge_id, reason, self._clock.now())
+            uow.commit()
 
     def list_users(self) -> list[User]:
         """Every account, active or not."""

@@ -252,6 +252,8 @@ class UnitOfWork(Protocol):
     def acknowledgements(self) -> AcknowledgementRepository: ...
     @property
     def setting_changes(self) -> SettingChangeRepository: ...
+    @property
+    def badges(self) -> BadgeRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
@@ -422,6 +424,25 @@ class AcknowledgementRepository(Protocol):
 
     def has(self, user_id: int) -> bool: ...
     def add(self, user_id: int, statement: str, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class Badge:
+    """An issued badge; only the hash of its code is stored."""
+
+    id: int
+    user_id: int
+    issued_at: datetime
+    revoked_at: datetime | None
+
+
+class BadgeRepository(Protocol):
+    """Badges: issued, replaced and revoked, never deleted."""
+
+    def add(self, user_id: int, badge_hash: str, at: datetime) -> Badge: ...
+    def by_hash(self, badge_hash: str) -> Badge | None: ...
+    def active_for(self, user_id: int) -> list[Badge]: ...
+    def revoke(self, badge_id: int, reason: str, at: datetime) -> None: ...
 
 
 class SettingChangeRepository(Protocol):

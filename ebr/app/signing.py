@@ -80,6 +80,7 @@ class Credentials:
     password: str
     username: str = ""
     acknowledged: bool = False
+    badge: str = ""  # identifies the signer like a user id; never enough without the password (PWD-08)
 
 
 class SigningService:
@@ -248,7 +249,12 @@ class SigningService:
                 # Continuity is the server's call (11.200(a)(1)): an idle session is no longer continuous.
                 raise SignatureRefused("Your session has ended: log in again.")
             typed = given.username.strip().lower()
-            signer = uow.users.by_username(typed) if typed else uow.users.get(owner.user_id)
+            signer: User | None
+            if given.badge.strip():
+                signer = self._badge_holder(uow, given.badge)
+                typed = signer.username
+            else:
+                signer = uow.users.by_username(typed) if typed else uow.users.get(owner.user_id)
             if signer is None:
                 raise SignatureRefused("Signature refused: the user id or password is wrong.")
             if not typed and not password_alone_suffices(True, session.signed_at is not None):
@@ -257,6 +263,13 @@ class SigningService:
             stored = uow.users.credentials(signer.id).password_hash
             reason = self._signable(challenge.object_type).audit_reason(uow, challenge.object_id)
             return signer, uow.signing_keys.active_for(signer.id), challenge, stored, reason
+
+    @staticmethod
+    def _badge_holder(uow: UnitOfWork, code: str) -> User:
+        badge = uow.badges.by_hash(token_hash(code.strip()))
+        if badge is None or badge.revoked_at is not None:
+            raise SignatureRefused("This badge is unknown or revoked.")
+        return uow.users.get(badge.user_id)
 
     def _check_person(self, uow: UnitOfWork, signer: User, challenge: Challenge, given: Credentials) -> None:
         if signer.must_change_password:

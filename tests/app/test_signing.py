@@ -232,3 +232,43 @@ def test_a_signed_setting_change_is_applied_once_with_its_reason(runtime: Runtim
         0
     ].draft
     assert (entry.username, entry.reason) == (admin.username, "CAPA-7 review")
+
+
+@pytest.mark.req("PWD-08")
+def test_a_badge_identifies_the_signer_but_never_signs_without_the_password_and_a_revoked_one_is_refused(
+    runtime: Runtime, admin: User
+) -> None:
+    boss = make_user(runtime, Role.ADMIN)
+    first = runtime.services.accounts.issue_badge(actor_of(boss), admin.id, "BADGE-0001", "new starter")
+    token = session_token(runtime, admin)
+    who = actor_of(admin)
+
+    values = iter(["3", "4", "6", "7"])
+
+    def sign_with_badge(code: str, password: str) -> StoredSignature:
+        change = _change(runtime, admin, next(values))
+        request = runtime.services.signing.request(who, token, "setting_change", change, "approved")
+        return runtime.services.signing.sign(
+            who,
+            token,
+            request.challenge.id,
+            request.challenge.content_hash,
+            Credentials(password, "", True, badge=code),
+        )
+
+    with pytest.raises(SignatureRefused, match="needs the password"):
+        sign_with_badge("BADGE-0001", "")
+    assert sign_with_badge("BADGE-0001", PASSWORD).signer_id == admin.id
+    runtime.services.accounts.issue_badge(actor_of(boss), admin.id, "BADGE-0002", "card damaged: replacement")
+    with pytest.raises(SignatureRefused, match="unknown or revoked"):
+        sign_with_badge("BADGE-0001", PASSWORD)
+    assert sign_with_badge("BADGE-0002", PASSWORD).signer_id == admin.id
+    badge_entries = runtime.services.trail.query(AuditFilter(object_type="badge"))
+    assert [(e.draft.action, e.draft.object_id) for e in badge_entries][:1] == [("create", str(first.id))]
+    assert (
+        any(e.draft.field == "revoked_at" or e.draft.action == "update" for e in badge_entries)
+        or len(badge_entries) >= 2
+    )
+    assert all("BADGE-000" not in (e.draft.new_value or "") for e in badge_entries)
+    with pytest.raises(Conflict, match="never reused"):
+        runtime.services.accounts.issue_badge(actor_of(boss), admin.id, "BADGE-0001", "reissue the old card")

@@ -59,6 +59,7 @@ GMP_TABLES: dict[str, GmpTable] = {
     "signature_policy": GmpTable("signature_policy", operational=frozenset({"text"})),
     "signature_acknowledgement": GmpTable("signature_acknowledgement"),
     "setting_change": GmpTable("setting_change"),
+    "badge": GmpTable("badge", redacted=frozenset({"badge_hash"})),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.

@@ -9,13 +9,23 @@ from sqlalchemy.orm import Session
 
 from ebr.adapters.db.models import (
     AcknowledgementRow,
+    BadgeRow,
     ChallengeRow,
     PolicyRow,
     SettingChangeRow,
     SignatureRow,
     SigningKeyRow,
 )
-from ebr.app.ports import Challenge, Enrollment, SettingChange, StoredKey, StoredPolicy, StoredSignature, WrappedKey
+from ebr.app.ports import (
+    Badge,
+    Challenge,
+    Enrollment,
+    SettingChange,
+    StoredKey,
+    StoredPolicy,
+    StoredSignature,
+    WrappedKey,
+)
 from ebr.domain.errors import NotFound
 
 
@@ -228,3 +238,35 @@ class SqlSettingChangeRepository:
         row = self._s.get(SettingChangeRow, change_id)
         if row is not None:
             row.applied_at = at
+
+
+def _badge(r: BadgeRow) -> Badge:
+    return Badge(r.id, r.user_id, r.issued_at, r.revoked_at)
+
+
+class SqlBadgeRepository:
+    """Badges."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def add(self, user_id: int, badge_hash: str, at: datetime) -> Badge:
+        row = BadgeRow(user_id=user_id, badge_hash=badge_hash, issued_at=at)
+        self._s.add(row)
+        self._s.flush()  # the id identifies the badge in the audit entry
+        return _badge(row)
+
+    def by_hash(self, badge_hash: str) -> Badge | None:
+        row = self._s.scalars(select(BadgeRow).where(BadgeRow.badge_hash == badge_hash)).one_or_none()
+        return _badge(row) if row else None
+
+    def active_for(self, user_id: int) -> list[Badge]:
+        rows = self._s.scalars(select(BadgeRow).where(BadgeRow.user_id == user_id, BadgeRow.revoked_at.is_(None)))
+        return [_badge(r) for r in rows]
+
+    def revoke(self, badge_id: int, reason: str, at: datetime) -> None:
+        row = self._s.get(BadgeRow, badge_id)
+        if row is None:
+            raise NotFound(f"No badge {badge_id}.")
+        if row.revoked_at is None:
+            row.revoked_at, row.revoke_reason = at, reason[:200]

@@ -22,6 +22,7 @@ from ebr.adapters.db.repositories import (
 )
 from ebr.adapters.db.signing_repositories import (
     SqlAcknowledgementRepository,
+    SqlBadgeRepository,
     SqlChallengeRepository,
     SqlPolicyRepository,
     SqlSettingChangeRepository,
@@ -60,6 +61,7 @@ class SqlAlchemyUnitOfWork:
         self.policies = SqlPolicyRepository(s)
         self.acknowledgements = SqlAcknowledgementRepository(s)
         self.setting_changes = SqlSettingChangeRepository(s)
+        self.badges = SqlBadgeRepository(s)
         return self
 
     def __exit__(

@@ -4,6 +4,7 @@ from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, Sessi
 from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
 from ebr.adapters.db.models.signing import (
     AcknowledgementRow,
+    BadgeRow,
     ChallengeRow,
     PolicyRow,
     SettingChangeRow,
@@ -18,6 +19,7 @@ __all__ = [
     "ApiClientRow",
     "AuditEntryRow",
     "AuditHeadRow",
+    "BadgeRow",
     "ChallengeRow",
     "GmpSettingRow",
     "LoginAttemptRow",

@@ -105,3 +105,16 @@ class SettingChangeRow(Base):
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
     applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class BadgeRow(Base):
+    """A badge (card) that identifies its holder in place of the user id; never enough alone (PWD-08)."""
+
+    __tablename__ = "badge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    badge_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoke_reason: Mapped[str] = mapped_column(String(200), default="")

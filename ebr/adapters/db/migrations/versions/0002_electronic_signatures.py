@@ -125,6 +125,20 @@ def upgrade() -> None:
     with op.batch_alter_table("user_session", schema=None) as batch_op:
         batch_op.add_column(sa.Column("signed_at", sa.DateTime(timezone=True), nullable=True))
 
+    op.create_table(
+        "badge",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("badge_hash", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoke_reason", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["user_account.id"], name=op.f("fk_badge_user_id_user_account")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_badge")),
+        sa.UniqueConstraint("badge_hash", name=op.f("uq_badge_badge_hash")),
+    )
+    with op.batch_alter_table("badge", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_badge_user_id"), ["user_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_guards(context.config.attributes.get("app_role", "ebr_app"))
     else:
@@ -132,7 +146,7 @@ def upgrade() -> None:
 
 
 APPEND_ONLY = ("signature", "signature_acknowledgement")
-NEVER_DELETED = ("signing_key", "signature_policy", "setting_change")
+NEVER_DELETED = ("signing_key", "signature_policy", "setting_change", "badge")
 
 
 def _sqlite_guards() -> None:
@@ -166,7 +180,8 @@ def _postgresql_guards(role: str) -> None:
         )
     op.execute(f"GRANT SELECT, INSERT ON signature, signature_acknowledgement TO {role}")
     op.execute(
-        f"GRANT SELECT, INSERT, UPDATE ON signing_key, signature_policy, setting_change, signing_challenge TO {role}"
+        f"GRANT SELECT, INSERT, UPDATE ON signing_key, signature_policy, setting_change, signing_challenge, badge "
+        f"TO {role}"
     )
     op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
 
