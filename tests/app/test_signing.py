@@ -198,7 +198,6 @@ def test_an_unknown_meaning_is_refused(runtime: Runtime, admin: User) -> None:
         runtime.services.signing.request(actor_of(admin), token, "setting_change", _change(runtime, admin), "okayed")
 
 
-@pytest.mark.req("SIG-11")
 def test_a_role_the_policy_does_not_allow_cannot_sign(runtime: Runtime, admin: User) -> None:
     quinn = make_user(runtime, Role.QA)
     token = session_token(runtime, quinn)

@@ -64,7 +64,6 @@ def _named(runtime: Runtime) -> dict[int, str]:
     return {f.signature_id: f.problem for f in runtime.services.signing.verify()}
 
 
-@pytest.mark.req("SIG-03")
 def test_changing_one_signed_value_breaks_that_signature_and_verify_names_it(
     runtime: Runtime, owner_url: str, signed: tuple[User, StoredSignature, StoredSignature]
 ) -> None:
