@@ -68,16 +68,26 @@ def session_token(rt: Runtime, user: User, password: str = PASSWORD) -> str:
     return rt.services.auth.login(user.username, password, RequestInfo("127.0.0.1", "test-terminal")).token
 
 
-def sign(rt: Runtime, owner: User, token: str, object_type: str, object_id: str, meaning: str,
-         password: str = PASSWORD, username: str | None = None, acknowledge: bool = True) -> object:
+def sign(
+    rt: Runtime,
+    owner: User,
+    token: str,
+    object_type: str,
+    object_id: str,
+    meaning: str,
+    password: str = PASSWORD,
+    username: str | None = None,
+    acknowledge: bool = True,
+) -> object:
     """Open a challenge in the owner's session and sign it (user id given unless username is '')."""
     from ebr.app.signing import Credentials
 
     who = actor_of(owner)
     request = rt.services.signing.request(who, token, object_type, object_id, meaning)
     typed = owner.username if username is None else username
-    return rt.services.signing.sign(who, token, request.challenge.id, request.challenge.content_hash,
-                                    Credentials(password, typed, acknowledge))
+    return rt.services.signing.sign(
+        who, token, request.challenge.id, request.challenge.content_hash, Credentials(password, typed, acknowledge)
+    )
 
 
 def effective_policy(rt: Runtime) -> User:
