@@ -81,7 +81,11 @@ def build_commit(settings: Settings) -> str:
 def migrate(settings: Settings) -> None:
     """`ebr db upgrade`: run the migrations as the schema owner."""
     settings.instance_path.mkdir(parents=True, exist_ok=True)
-    upgrade(make_engine(settings.migration_db_url), settings.app_db_role)
+    owner = make_engine(settings.migration_db_url)
+    try:
+        upgrade(owner, settings.app_db_role)
+    finally:
+        owner.dispose()
 
 
 def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink | None = None) -> Runtime:
@@ -90,6 +94,7 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     if current_revision(engine) is None:
+        engine.dispose()
         raise ConfigError("The database has no schema: run `ebr db upgrade` first.")
     clock = clock or SystemClock()
     sealer = Ed25519Sealer(settings.instance_path / "audit-seal.key")

@@ -39,10 +39,12 @@ def text_of(value: Any) -> str | None:
     return str(value)
 
 
-def install(session_factory: Any) -> None:
-    """Attach the guard to a sessionmaker."""
-    event.listen(session_factory, "before_flush", _before_flush)
-    event.listen(session_factory, "after_flush", _after_flush)
+def install() -> None:
+    """Attach the guard to every ORM session, not only the unit of work's: a plain Session(engine) that
+    changes a GMP row without who/when/why is refused too (AUD-01). Idempotent."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)
 
 
 def _table(obj: object) -> str:

@@ -138,7 +138,7 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine, sealer: Sealer) -> None:
         self.engine = engine
         self._factory = sessionmaker(engine, expire_on_commit=False)
-        audit_guard.install(self._factory)
+        audit_guard.install()
         self._sealer = sealer
 
     def __call__(self, context: AuditContext) -> SqlAlchemyUnitOfWork:
