@@ -33,13 +33,13 @@ def chain_head(rt: Runtime) -> tuple[int, str]:
 
 
 @contextmanager
-def as_owner(owner_url: str) -> Iterator[Connection]:
-    """One transaction as the owner with the trail's triggers out of the way (dropped on SQLite, bypassed on PG)."""
+def as_owner(owner_url: str, sqlite_triggers: tuple[str, ...] = SQLITE_TRIGGERS) -> Iterator[Connection]:
+    """One transaction as the owner with the guarding triggers out of the way (dropped on SQLite, bypassed on PG)."""
     engine = make_engine(owner_url)
     try:
         with engine.begin() as conn:
             if conn.dialect.name == "sqlite":
-                for trigger in SQLITE_TRIGGERS:
+                for trigger in sqlite_triggers:
                     conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
             else:
                 # A superuser session that skips ordinary triggers: what a DBA or an intruder holding the owner can do.

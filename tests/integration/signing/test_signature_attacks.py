@@ -16,7 +16,6 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import Connection, text
 
 from ebr.adapters.alerts.sinks import RecordingAlertSink
-from ebr.adapters.db.engine import make_engine
 from ebr.app.context import RequestInfo
 from ebr.app.ports import StoredSignature
 from ebr.bootstrap import Runtime
@@ -24,24 +23,16 @@ from ebr.domain.accounts import Role, User
 from ebr.domain.errors import InvalidInput
 from ebr.domain.signatures import SignatureRefused
 from tests.factories import actor_of, effective_policy, make_user, session_token, sign
+from tests.integration.db.tampering import as_owner
 
 GUARDED = ("signature_no_update", "signature_no_delete", "user_account_no_delete")
 
 
 @contextmanager
 def attacker(owner_url: str) -> Iterator[Connection]:
-    """Raw SQL as the database owner with the row guards out of the way."""
-    engine = make_engine(owner_url)
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                for trigger in GUARDED:
-                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
-            else:
-                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            yield conn
-    finally:
-        engine.dispose()
+    """Raw SQL as the database owner with the signature and account guards out of the way."""
+    with as_owner(owner_url, GUARDED) as conn:
+        yield conn
 
 
 @pytest.fixture
