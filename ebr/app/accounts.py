@@ -180,12 +180,22 @@ class AccountService:
             uow.commit()
         return badge
 
-    def revoke_badge(self, actor: Actor, badge_id: int, reason: str, request: RequestInfo | None = None) -> None:
-        """Revoke a badge at once (lost, stolen, leaver)."""
+    def revoke_badges(self, actor: Actor, user_id: int, reason: str, request: RequestInfo | None = None) -> int:
+        """Revoke every active badge of the account at once (lost, stolen, leaver); returns how many."""
         with self._uow(self._ctx(actor, require_reason(reason), request)) as uow:
             self._actor_may_manage(uow.users.get(actor.user_id) if actor.user_id else None)
-            uow.badges.revoke(badge_id, reason, self._clock.now())
+            active = uow.badges.active_for(uow.users.get(user_id).id)
+            if not active:
+                raise Conflict("This account has no active badge to revoke.")
+            for badge in active:
+                uow.badges.revoke(badge.id, reason, self._clock.now())
             uow.commit()
+        return len(active)
+
+    def active_badges(self, user_id: int) -> list[Badge]:
+        """The account's badges not yet revoked (ids and issue times only: a code is stored as a hash)."""
+        with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
+            return sorted(uow.badges.active_for(user_id), key=lambda b: b.id)
 
     def list_users(self) -> list[User]:
         """Every account, active or not."""

@@ -90,6 +90,14 @@ class AuthService:
         uow.audit.append(Action.LOGIN, "user", str(user.id))
         return LoginResult(token, uow.users.get(user.id))
 
+    def record_throttled(self, username: str, request: RequestInfo) -> None:
+        """A login refused by the rate limiter is recorded like any failed attempt, without a password check."""
+        tried = username.strip().lower()[:64]
+        with self._uow(AuditContext(Actor(None, tried, ""), self._clock.now(), request=request)) as uow:
+            user = uow.users.by_username(tried)
+            self._fail(uow, tried, user, "throttled", request)
+            uow.commit()
+
     def _fail(self, uow: UnitOfWork, tried: str, user: User | None, reason: str, request: RequestInfo) -> str:
         now = self._clock.now()
         uow.login_attempts.add(tried, user.id if user else None, False, reason, now, request.as_context())

@@ -40,6 +40,7 @@ class SettingsService:
         with self._uow(AuditContext(actor, now, why, request or RequestInfo())) as uow:
             if actor.user_id is not None:
                 require(uow.users.get(actor.user_id), Permission.SETTINGS_MANAGE)
+            effective_policy(uow)  # refuse now rather than leave a request nobody can sign
             old = GmpSettings.from_stored(uow.settings.stored())[key]
             if old == value:
                 raise InvalidInput(f"{key} is already {value}.")
@@ -87,6 +88,8 @@ class SettingChangeSignable:
 
     def content(self, uow: UnitOfWork, object_id: str) -> Mapping[str, object]:
         change = uow.setting_changes.get(int(object_id))
+        # The requester's user id, not a database key: the signer must recognise who asked.
+        requester = uow.users.get(change.requested_by).username if change.requested_by else "system"
         return {
             "object": "setting_change",
             "id": change.id,
@@ -94,7 +97,7 @@ class SettingChangeSignable:
             "old": change.old_value,
             "new": change.new_value,
             "reason": change.reason,
-            "requested_by": change.requested_by,
+            "requested_by": requester,
             "requested_at": to_utc_text(change.requested_at),
         }
 

@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["ebr.services"] = runtime.services
     app.extensions["ebr.runtime"] = runtime
     app.session_interface = ServerSideSessionInterface(runtime.services)
+    app.before_request(_refuse_nul_bytes)  # first: the limiter's hook already stores the typed user id
     # Registered before CSRFProtect's hook: a request without a live session must get 401 / the login
     # redirect (ACC-01, ACC-07), not "form expired" (400); CSRF is still checked on every POST that passes.
     app.before_request(_enforce_route_class)
@@ -98,6 +99,15 @@ def route_access(endpoint: str | None) -> Access | None:
     if endpoint is None:
         return None
     return access_of(current_app.view_functions[endpoint])
+
+
+def _refuse_nul_bytes() -> None:
+    # PostgreSQL text cannot hold NUL (0x00): such input failed deep in the database as a 500. No field needs it.
+    fields = [request.path, *request.args.keys(), *request.form.keys()]
+    fields += [v for values in (*request.args.listvalues(), *request.form.listvalues()) for v in values]
+    fields += [request.headers.get(h, "") for h in ("X-Workstation", "User-Agent")]  # stored as the workstation
+    if any("\x00" in f for f in fields):
+        abort(400, "The request contains a NUL character, which no field accepts.")
 
 
 def _enforce_route_class() -> Response | None:

@@ -17,8 +17,11 @@ from ebr.domain.errors import (
     PermissionDenied,
     SessionEnded,
 )
+from ebr.domain.signatures import ContentChanged, SignatureRefused
 
 STATUS: list[tuple[type[DomainError], int]] = [
+    (ContentChanged, 409),
+    (SignatureRefused, 403),
     (NotFound, 404),
     (Conflict, 409),
     (PermissionDenied, 403),
@@ -61,8 +64,20 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response | str, int]:
+    def http_error(error: HTTPException) -> tuple[Response | str, int] | tuple[Response | str, int, dict[str, str]]:
         # The limiter adds Retry-After to this response in its after_request hook (PWD-07).
         if error.code == 429:
+            if request.endpoint == "auth.login":
+                # A throttled login is a failed attempt too: recorded with the id tried and its source (PWD-06).
+                _record_throttled_login()
             return render_error(429, "Too many attempts", "Too many attempts. Wait a minute and try again.")
-        return render_error(error.code or 500, error.name, error.description or "")
+        body, status = render_error(error.code or 500, error.name, error.description or "")
+        # Keep protocol headers such as Allow on 405 (RFC 9110 requires it).
+        headers = {k: v for k, v in error.get_headers() if k.lower() in ("allow", "www-authenticate")}
+        return body, status, headers
+
+
+def _record_throttled_login() -> None:
+    from ebr.web.principal import info, services
+
+    services().auth.record_throttled(request.form.get("username", ""), info())

@@ -37,6 +37,13 @@ class ReasonForm(FlaskForm, ReasonMixin):  # type: ignore[misc]  # Flask-WTF shi
     """An action whose only input is its reason (disable, enable, unlock, reset)."""
 
 
+class BadgeForm(FlaskForm, ReasonMixin):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """Issue or replace a badge; the code is typed or scanned once and never shown again (PWD-08)."""
+
+    # A password field: the code is never rendered back into a page, not even after a refused submission.
+    code = PasswordField("Badge code (scan or type)", validators=[DataRequired(), Length(min=6, max=128)])
+
+
 class SettingForm(FlaskForm, ReasonMixin):  # type: ignore[misc]  # Flask-WTF ships no type information
     """Change one GMP setting."""
 

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ebr.domain.accounts import Permission, Role
 from ebr.domain.errors import DomainError, InvalidInput
-from ebr.web.admin.forms import ApiClientForm, DiffForm, NewUserForm, ReasonForm, RolesForm, SettingForm
+from ebr.web.admin.forms import ApiClientForm, BadgeForm, DiffForm, NewUserForm, ReasonForm, RolesForm, SettingForm
 from ebr.web.principal import actor, info, services
 from ebr.web.routes import page
 from ebr.web.signing.views import start as start_signing
@@ -54,7 +54,14 @@ def user(user_id: int) -> str:
     """One account with its actions."""
     target = services().accounts.get(user_id)
     roles_form = RolesForm(roles=sorted(str(r) for r in target.roles))
-    return render_template("admin/user.html", target=target, roles_form=roles_form, reason_form=ReasonForm())
+    return render_template(
+        "admin/user.html",
+        target=target,
+        roles_form=roles_form,
+        reason_form=ReasonForm(),
+        badge_form=BadgeForm(),
+        badges=services().accounts.active_badges(user_id),
+    )
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
@@ -83,6 +90,27 @@ def account_action(user_id: int, action: str) -> BaseResponse:
         temporary = accounts.reset_password(actor(), user_id, form.reason.data, info())
         flash(f"One-time password (shown once, give it to the user in person): {temporary}", "warning")
     flash(f"Done: {action}.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/badge", methods=["POST"])
+@page(Permission.USERS_MANAGE)
+def issue_badge(user_id: int) -> BaseResponse:
+    """Issue or replace the badge; the earlier one is revoked in the same act (PWD-08)."""
+    form = _valid(BadgeForm())
+    services().accounts.issue_badge(actor(), user_id, form.code.data, form.reason.data, info())
+    # The code is never echoed: only its hash is stored, and this page does not repeat it.
+    flash("Badge issued; any earlier badge of this account is revoked.", "success")
+    return redirect(url_for("admin.user", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/badge/revoke", methods=["POST"])
+@page(Permission.USERS_MANAGE)
+def revoke_badge(user_id: int) -> BaseResponse:
+    """Revoke the account's active badge(s) at once: lost, stolen, damaged or a leaver."""
+    form = _valid(ReasonForm())
+    count = services().accounts.revoke_badges(actor(), user_id, form.reason.data, info())
+    flash(f"Badge revoked ({count}).", "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
 

@@ -34,8 +34,11 @@ def _account_key() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect after login would help phishing.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only local paths: an open redirect after login would help phishing. Browsers read "\\" as "/" and drop
+    # tabs and newlines, so "/\\evil.example" or "/<TAB>/evil.example" would leave the site: refuse those too.
+    target = target or ""
+    local = target.startswith("/") and not target.startswith("//")
+    if local and target.isprintable() and "\\" not in target:
         return target
     return url_for("main.home")
 

@@ -43,7 +43,12 @@ def dialog(challenge_id: str) -> Response | str | tuple[str, int]:
         return render_template("signing/dialog.html", signing=signing, form=form)
     if not form.validate_on_submit():
         raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
-    given = Credentials(form.password.data or "", form.username.data or "", bool(form.acknowledge.data))
+    username, badge = (form.username.data or "").strip(), (form.badge.data or "").strip()
+    if username and badge:
+        # Exactly one identification: a badge of one person with the user id of another is ambiguous (SIG-07).
+        error = "Enter your user id or scan your badge, not both."
+        return render_template("signing/dialog.html", signing=signing, form=form, error=error), 422
+    given = Credentials(form.password.data or "", username, bool(form.acknowledge.data), badge=badge)
     try:
         signature = services().signing.sign(actor(), _token(), challenge_id, form.content_hash.data, given, info())
     except Conflict:

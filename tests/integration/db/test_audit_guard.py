@@ -164,6 +164,7 @@ def test_each_gmp_mutation_through_the_services_writes_its_entries(profile_runti
     assert (disabled.draft.field, disabled.draft.old_value, disabled.draft.new_value) == ("active", "true", "false")
     assert disabled.draft.reason == "left the company"
 
+    effective_policy(rt)  # a setting change is requested only while a signature policy can govern its signing
     clock.advance(minutes=1)
     start = _last_seq(rt)
     requested = rt.services.settings.request_change(SYSTEM, "lockout.threshold", 3, "tighter lockout per SOP-7")
@@ -244,6 +245,7 @@ def test_a_gmp_change_whose_audit_entry_cannot_be_written_is_not_stored_either(
 ) -> None:
     rt = profile_runtime
     user = _one_user(rt)
+    effective_policy(rt)
     before_entries = _last_seq(rt)
     before_user = _stored_user(rt, user.id)
 
