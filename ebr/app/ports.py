@@ -11,6 +11,9 @@ from typing import Protocol
 from ebr.app.context import AuditContext
 from ebr.domain.accounts import Role, User
 from ebr.domain.audit import Action, AuditEntry, Checkpoint
+from ebr.domain.procedure import ProcedureBundle
+from ebr.domain.signatures import SitePolicy
+from ebr.domain.steps import EquipmentClass, FormDefinition, StepDefinition
 
 
 class Clock(Protocol):
@@ -453,3 +456,58 @@ class SettingChangeRepository(Protocol):
     ) -> SettingChange: ...
     def get(self, change_id: int) -> SettingChange: ...
     def mark_applied(self, change_id: int, at: datetime) -> None: ...
+
+
+# --- procedure library ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    """One reason a procedure cannot be submitted, naming the element (or file) it concerns."""
+
+    element_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.element_id}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class DryRunResult:
+    """The path a simulated run took (no batch, no posting): step and gateway ids in order."""
+
+    path: tuple[str, ...]
+    completed: bool
+    waiting_at: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+class ProcedureLibrary(Protocol):
+    """Controlled content (workflows/, forms/, equipment/, reports/) turned into bundles and definitions."""
+
+    def procedure_ids(self) -> list[str]: ...
+    def bundle(self, procedure_id: str) -> ProcedureBundle: ...
+    def bundle_from_upload(self, filename: str, content: bytes) -> ProcedureBundle: ...
+    def forms(self, bundle: ProcedureBundle) -> dict[str, FormDefinition]: ...
+    def equipment(self, bundle: ProcedureBundle) -> dict[str, EquipmentClass]: ...
+    def problems(self, bundle: ProcedureBundle) -> list[LintProblem]: ...
+
+
+class ProcedureRuntime(Protocol):
+    """The BPMN engine behind the app: reads steps, lints, and simulates a bundle."""
+
+    def steps(self, bundle: ProcedureBundle) -> dict[str, StepDefinition]: ...
+    def lint(
+        self,
+        bundle: ProcedureBundle,
+        forms: Mapping[str, FormDefinition],
+        equipment: Mapping[str, EquipmentClass],
+        policy: SitePolicy | None,
+    ) -> list[LintProblem]: ...
+    def dry_run(
+        self,
+        bundle: ProcedureBundle,
+        forms: Mapping[str, FormDefinition],
+        values: Mapping[str, Mapping[str, object]],
+        max_steps: int = 5000,
+    ) -> DryRunResult: ...
