@@ -8,12 +8,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 TEST_DEBS := $(RUNTIME_DEBS) chromium poppler-utils
 
-.PHONY: demo test lint unit system-packages test-system-packages venv clean
+.PHONY: demo test lint unit system-packages test-system-packages venv assets clean
 
-demo: system-packages venv
+demo: system-packages venv assets
 	$(BIN)/ebr demo
 
-test: test-system-packages venv lint
+test: test-system-packages venv assets lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m tests.requirements_coverage
 
@@ -39,5 +39,17 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
+# Browser assets from the npm registry, served by the app itself (plants run offline: no CDN).
+VENDOR := ebr/web/static/vendor
+assets: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: package.json package-lock.json
+	command -v npm >/dev/null || ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm)
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-viewer.js
+	cp node_modules/bpmn-js/dist/assets/diagram-js.css node_modules/bpmn-js/dist/assets/bpmn-js.css $(VENDOR)/
+	touch $@
+
 clean:
-	rm -rf $(VENV) instance .mypy_cache .ruff_cache
+	rm -rf $(VENV) instance .mypy_cache .ruff_cache node_modules $(VENDOR)

@@ -26,6 +26,7 @@ from ebr.app.auth import AuthService
 from ebr.app.clients import ApiClientService
 from ebr.app.policy import PolicyService, PolicySignable
 from ebr.app.ports import AlertSink, Clock
+from ebr.app.procedures import ProcedureService, ProcedureSignable
 from ebr.app.services import Services
 from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingChangeSignable, SettingsService
@@ -33,7 +34,9 @@ from ebr.app.signing import Signable, SigningService
 from ebr.app.system import SystemService, Version
 from ebr.app.trail import TrailService
 from ebr.config import ConfigError, Settings
+from ebr.engine.runtime import SpiffRuntime
 from ebr.library import signature_policy
+from ebr.library.loader import FolderLibrary
 
 
 class SystemClock:
@@ -108,9 +111,12 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
     pdf = PdfRenderer(str(version))
     checkpoints = FileCheckpointStore(settings.instance_path / "audit-checkpoints.jsonl")
     keys = SitePki(settings.instance_path, TEST_KDF if settings.fast_password_hashing else PRODUCTION_KDF)
+    library = FolderLibrary(settings.library_dir)
+    runtime = SpiffRuntime()
     signables: dict[str, Signable] = {
         "setting_change": SettingChangeSignable(clock),
         "signature_policy": PolicySignable(),
+        "procedure_version": ProcedureSignable(library, runtime),
     }
     services = Services(
         clock=clock,
@@ -126,5 +132,6 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
         api_clients=ApiClientService(uow, clock),
         signing=SigningService(uow, clock, hasher, keys, alerts, signables),
         policy=PolicyService(uow, clock, signature_policy.reader(settings.library_dir)),
+        procedures=ProcedureService(uow, clock, library, runtime),
     )
     return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

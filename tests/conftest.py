@@ -26,6 +26,7 @@ pytest_plugins = ["tests.requirements_plugin"]
 PG_URL = os.environ.get("EBR_TEST_PG_URL", "")
 REQUIRE_PG = os.environ.get("EBR_TEST_REQUIRE_PG") == "1"
 APP_ROLE = "ebr_app"
+LIBRARY = Path(__file__).resolve().parent.parent  # the repository's content folders are the demo plant's library
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -11,6 +11,7 @@ from ebr.app.clients import ApiClientService
 from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.policy import PolicyService
 from ebr.app.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from ebr.app.procedures import ProcedureService
 from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingsService
 from ebr.app.signing import SigningService
@@ -36,6 +37,7 @@ class Services:
     api_clients: ApiClientService
     signing: SigningService
     policy: PolicyService
+    procedures: ProcedureService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

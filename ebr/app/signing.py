@@ -132,9 +132,9 @@ class SigningService:
         if owner.user_id is None:
             raise SignatureRefused("Signing needs a logged-in session.")
         with self._uow(AuditContext(owner, now, request=request or RequestInfo())) as uow:
+            content = signable.content(uow, object_id)  # first: an unknown object is 404, not a policy refusal
             policy = signable.policy_for(uow, object_id)
             policy.rule(object_type, meaning)
-            content = signable.content(uow, object_id)
             challenge = Challenge(
                 secrets.token_urlsafe(24),
                 token_hash(session_token),

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     SETTINGS_MANAGE = "settings.manage"
     SYSTEM_READ = "system.read"
     POLICY_MANAGE = "policy.manage"
+    PROCEDURE_VIEW = "procedure.view"
     ERP_INBOUND = "erp.inbound"
 
 
@@ -47,7 +48,9 @@ _VIEW = {Permission.SELF, Permission.BATCH_VIEW, Permission.SYSTEM_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset(_VIEW | {Permission.BATCH_EXECUTE}),
-    Role.SUPERVISOR: frozenset(_VIEW | {Permission.BATCH_EXECUTE, Permission.BATCH_VERIFY, Permission.BATCH_HOLD}),
+    Role.SUPERVISOR: frozenset(
+        _VIEW | {Permission.BATCH_EXECUTE, Permission.BATCH_VERIFY, Permission.BATCH_HOLD, Permission.PROCEDURE_VIEW}
+    ),
     Role.QA: frozenset(
         _VIEW
         | {
@@ -60,9 +63,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.AUDIT_EXPORT,
             Permission.POLICY_MANAGE,
+            Permission.PROCEDURE_VIEW,
         }
     ),
-    Role.ENGINEER: frozenset(_VIEW | {Permission.PROCEDURE_AUTHOR}),
+    Role.ENGINEER: frozenset(_VIEW | {Permission.PROCEDURE_AUTHOR, Permission.PROCEDURE_VIEW}),
     # An admin manages people and configuration but never enters, changes or signs batch data (ACC-03).
     Role.ADMIN: frozenset(
         {

@@ -19,6 +19,9 @@ from ebr.web.routes import Access, access_of, public
 from ebr.web.session import ServerSideSessionInterface, current_session
 
 MAX_FORM_BYTES = 64 * 1024
+# Uploaded BPMN may be larger than a form; the importer refuses more than 5 MB itself with a clear message.
+MAX_UPLOAD_BYTES = 6 * 1024 * 1024
+UPLOAD_ENDPOINTS = frozenset({"procedures.upload", "procedures.revise"})
 # While a password is temporary or expired, only these endpoints answer (PWD-02).
 DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.logout"})
 
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # Registered before CSRFProtect's hook: a request without a live session must get 401 / the login
     # redirect (ACC-01, ACC-07), not "form expired" (400); CSRF is still checked on every POST that passes.
     app.before_request(_enforce_route_class)
+    app.before_request(_allow_uploads)  # before CSRF: its check reads the body under the request's limit
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -77,13 +81,19 @@ def _register_blueprints(app: Flask) -> None:
     from ebr.web.api.views import bp as api_bp
     from ebr.web.auth.views import bp as auth_bp
     from ebr.web.main.views import bp as main_bp
+    from ebr.web.procedures.views import bp as procedures_bp
     from ebr.web.signing.views import bp as signing_bp
     from ebr.web.trail.views import bp as trail_bp
 
-    for bp in (auth_bp, main_bp, admin_bp, trail_bp, api_bp, signing_bp):
+    for bp in (auth_bp, main_bp, admin_bp, trail_bp, api_bp, signing_bp, procedures_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # bearer-token clients send no cookies, so there is nothing to forge
     public()(app.view_functions["static"])
+
+
+def _allow_uploads() -> None:
+    if request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = MAX_UPLOAD_BYTES
 
 
 def _check_every_route_declared(app: Flask) -> None:

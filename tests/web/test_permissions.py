@@ -38,6 +38,19 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "signing.policies": Permission.POLICY_MANAGE,
     "signing.import_policy": Permission.POLICY_MANAGE,
     "signing.approve_policy": Permission.POLICY_MANAGE,
+    "procedures.index": Permission.PROCEDURE_VIEW,
+    "procedures.version": Permission.PROCEDURE_VIEW,
+    "procedures.diagram": Permission.PROCEDURE_VIEW,
+    "procedures.compare": Permission.PROCEDURE_VIEW,
+    "procedures.compare_json": Permission.PROCEDURE_VIEW,
+    "procedures.import_library": Permission.PROCEDURE_AUTHOR,
+    "procedures.upload": Permission.PROCEDURE_AUTHOR,
+    "procedures.revise": Permission.PROCEDURE_AUTHOR,
+    "procedures.dry_run": Permission.PROCEDURE_AUTHOR,
+    "procedures.submit": Permission.PROCEDURE_AUTHOR,
+    "procedures.approve": Permission.PROCEDURE_APPROVE,
+    "procedures.make_effective": Permission.PROCEDURE_APPROVE,
+    "procedures.retire": Permission.PROCEDURE_APPROVE,
 }
 # Permissions that enter, change or sign batch data: never the administrator's (ACC-03).
 BATCH_DATA_PERMISSIONS = frozenset(

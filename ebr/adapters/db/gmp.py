@@ -60,6 +60,10 @@ GMP_TABLES: dict[str, GmpTable] = {
     "signature_acknowledgement": GmpTable("signature_acknowledgement"),
     "setting_change": GmpTable("setting_change"),
     "badge": GmpTable("badge", redacted=frozenset({"badge_hash"})),
+    "procedure_version": GmpTable("procedure_version"),
+    # The bytes are identified by their hash in the entry; the content itself stays in the bundle table.
+    "bundle_file": GmpTable("bundle_file", operational=frozenset({"content"})),
+    "product_procedure": GmpTable("product_procedure"),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.
@@ -74,4 +78,12 @@ NOT_GMP: dict[str, str] = {
     "signing_challenge": "single-use nonces of the signing dialog; the signature and its audit entry are the record",
 }
 
-IMMUTABLE_TABLES = frozenset({"audit_entry", "login_attempt", "signature", "signature_acknowledgement"})
+IMMUTABLE_TABLES = frozenset(
+    {
+        "audit_entry",
+        "login_attempt",
+        "signature",
+        "signature_acknowledgement",
+        "bundle_file",
+    }
+)

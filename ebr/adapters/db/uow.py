@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebr.adapters.db import audit_guard
 from ebr.adapters.db.models import AlertRow, AuditEntryRow, AuditHeadRow
+from ebr.adapters.db.procedure_repositories import SqlProcedureRepository
 from ebr.adapters.db.repositories import (
     SqlAlertRepository,
     SqlApiClientRepository,
@@ -62,6 +63,7 @@ class SqlAlchemyUnitOfWork:
         self.acknowledgements = SqlAcknowledgementRepository(s)
         self.setting_changes = SqlSettingChangeRepository(s)
         self.badges = SqlBadgeRepository(s)
+        self.procedures = SqlProcedureRepository(s)
         return self
 
     def __exit__(

@@ -60,6 +60,8 @@ def dialog(challenge_id: str) -> Response | str | tuple[str, int]:
         f"{signature.signed_at.strftime('%Y-%m-%dT%H:%M:%SZ')}.",
         "success",
     )
+    if signature.object_type == "procedure_version":
+        return redirect(url_for("procedures.version", version_id=int(signature.object_id)))
     return redirect(url_for(AFTER.get(signature.object_type, "main.home")))
 
 

@@ -2,6 +2,7 @@
 
 from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, SessionRow, UserRow
 from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
+from ebr.adapters.db.models.procedures import BundleFileRow, ProcedureVersionRow, ProductProcedureRow
 from ebr.adapters.db.models.signing import (
     AcknowledgementRow,
     BadgeRow,
@@ -20,10 +21,13 @@ __all__ = [
     "AuditEntryRow",
     "AuditHeadRow",
     "BadgeRow",
+    "BundleFileRow",
     "ChallengeRow",
     "GmpSettingRow",
     "LoginAttemptRow",
     "PolicyRow",
+    "ProcedureVersionRow",
+    "ProductProcedureRow",
     "RateLimitRow",
     "SessionRow",
     "SettingChangeRow",
