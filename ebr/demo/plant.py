@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ebr.app.context import Actor
+from ebr.app.context import Actor, RequestInfo
+from ebr.app.signing import Credentials
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import Role
 from ebr.domain.errors import Conflict
@@ -55,26 +56,52 @@ def seed(rt: Runtime) -> list[str]:
             continue
         created.append(person.username)
     approve_site_policy(rt)
+    release_demo_procedures(rt)
     return created
 
 
-def approve_site_policy(rt: Runtime) -> None:
-    """Import the library's signature policy and have QA (quinn) approve it with a real signature."""
-    from ebr.app.context import RequestInfo
-    from ebr.app.signing import Credentials
+DEMO_PRODUCTS = {"granulation": "PARA-500", "quick_check": "QC-SAMPLE"}
+DEMO_TERMINAL = RequestInfo("127.0.0.1", "demo seed")
 
-    if rt.services.policy.effective() is not None:
-        return
-    stored = rt.services.policy.import_library(Actor.system())
-    quinn = next(u for u in rt.services.accounts.list_users() if u.username == "quinn")
-    who = Actor(quinn.id, quinn.username, quinn.full_name)
-    token = rt.services.auth.login("quinn", DEMO_PASSWORD, RequestInfo("127.0.0.1", "demo seed")).token
-    request = rt.services.signing.request(who, token, "signature_policy", str(stored.id), "approved")
+
+def _signer(rt: Runtime, username: str) -> tuple[Actor, str]:
+    user = next(u for u in rt.services.accounts.list_users() if u.username == username)
+    token = rt.services.auth.login(username, DEMO_PASSWORD, DEMO_TERMINAL).token
+    return Actor(user.id, user.username, user.full_name), token
+
+
+def _sign(rt: Runtime, username: str, object_type: str, object_id: str, meaning: str) -> None:
+    """A real signature by a demo user: login, challenge, password, logout."""
+    who, token = _signer(rt, username)
+    request = rt.services.signing.request(who, token, object_type, object_id, meaning)
     rt.services.signing.sign(
         who,
         token,
         request.challenge.id,
         request.challenge.content_hash,
-        Credentials(DEMO_PASSWORD, "quinn", acknowledged=True),
+        Credentials(DEMO_PASSWORD, username, acknowledged=True),
     )
-    rt.services.auth.logout(token, who, RequestInfo("127.0.0.1", "demo seed"))
+    rt.services.auth.logout(token, who, DEMO_TERMINAL)
+
+
+def approve_site_policy(rt: Runtime) -> None:
+    """Import the library's signature policy and have QA (quinn) approve it with a real signature."""
+    if rt.services.policy.effective() is not None:
+        return
+    stored = rt.services.policy.import_library(Actor.system())
+    _sign(rt, "quinn", "signature_policy", str(stored.id), "approved")
+
+
+def release_demo_procedures(rt: Runtime) -> None:
+    """Erin authors, Quinn approves, and each demo procedure becomes effective for its product."""
+    if rt.services.procedures.product_mapping():
+        return
+    erin, _ = _signer(rt, "erin")
+    quinn, _ = _signer(rt, "quinn")
+    for procedure_id, product in DEMO_PRODUCTS.items():
+        version = rt.services.procedures.import_from_library(erin, procedure_id)
+        _sign(rt, "erin", "procedure_version", str(version.id), "authored")
+        _sign(rt, "quinn", "procedure_version", str(version.id), "approved")
+        rt.services.procedures.make_effective(
+            quinn, version.id, rt.services.clock.now(), [product], "demo plant: first effective version"
+        )
