@@ -69,6 +69,16 @@ class ProcedureService:
         return self._store(actor, self._library.bundle_from_upload(filename, content), f"uploaded {filename}", request)
 
     def _store(self, actor: Actor, bundle: ProcedureBundle, reason: str, request: RequestInfo | None) -> StoredVersion:
+        with self._uow(self._ctx(Actor.system())) as uow:
+            site = effective_policy(uow) if uow.policies.effective() else None
+        problems = self.lint(bundle, site)  # parsing is CPU work: outside the transaction
+        if problems:
+            # Nothing is stored: the engineer fixes the files and imports again, with every problem named.
+            raise InvalidInput(
+                f"{bundle.procedure_id} cannot be imported: "
+                + "; ".join(str(p) for p in problems[:20])
+                + (f"; and {len(problems) - 20} more" if len(problems) > 20 else "")
+            )
         with self._uow(self._ctx(actor, reason, request)) as uow:
             if actor.user_id is not None:
                 require(uow.users.get(actor.user_id), Permission.PROCEDURE_AUTHOR)

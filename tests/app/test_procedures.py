@@ -12,7 +12,7 @@ from ebr.app.ports import AuditFilter, StoredVersion
 from ebr.bootstrap import Runtime, build
 from ebr.config import Settings
 from ebr.domain.accounts import Role, User
-from ebr.domain.errors import Conflict, InvalidTransition
+from ebr.domain.errors import Conflict, InvalidInput, InvalidTransition
 from ebr.domain.procedure import Change
 from ebr.domain.signatures import SignatureRefused
 from tests.factories import actor_of, effective_policy, make_user, session_token, sign
@@ -161,3 +161,24 @@ def _set_target(library: Path, target: str) -> None:
     form = json.loads(path.read_text(encoding="utf-8"))
     form["fields"][0]["limits"]["target"] = target
     path.write_text(json.dumps(form, indent=2), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        (b'value="qc_weigh"', b'value="no_such_form"', "no_such_form"),
+        (b"within(qc_mass", b"__import__('os').system('id') or within(qc_mass", "not allowed"),
+        (b"<bpmn:definitions", b"<!DOCTYPE lol [<!ENTITY a 'a'>]><bpmn:definitions", "DOCTYPE"),
+        (b"<bpmn:definitions", b"not xml at all <bpmn:definitions", "XML"),
+    ],
+    ids=["missing-form", "hostile-expression", "entity-trick", "not-xml"],
+)
+def test_a_bad_upload_is_refused_naming_the_problem_and_nothing_is_stored(
+    runtime: Runtime, people: tuple[User, User], old: bytes, new: bytes, named: str
+) -> None:
+    engineer, _ = people
+    original = (Path(__file__).resolve().parents[2] / "workflows" / "quick_check" / "procedure.bpmn").read_bytes()
+    assert old in original
+    with pytest.raises(InvalidInput, match=named):
+        runtime.services.procedures.import_upload(actor_of(engineer), "procedure.bpmn", original.replace(old, new, 1))
+    assert runtime.services.procedures.versions() == []
