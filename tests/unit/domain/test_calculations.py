@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ebr.domain import calculations
+from ebr.domain import calculations, expression_eval
 from ebr.domain.calculations import (
     DEFAULT_LIMITS,
     FUNCTION_NAMES,
@@ -111,11 +111,14 @@ def test_most_corpus_items_reach_the_run_time_check_rather_than_failing_in_pytho
 def test_the_interpreter_refuses_on_its_own_even_without_any_allow_list_check(source: str) -> None:
     tree = ast.parse(source, mode="eval")
     with pytest.raises(DomainError):
-        calculations._Evaluator(VARIABLES, DEFAULT_LIMITS).evaluate(tree.body)
+        expression_eval.Evaluator(VARIABLES, DEFAULT_LIMITS).evaluate(tree.body)
 
 
-def test_the_module_never_calls_eval_exec_or_compile() -> None:
-    tree = ast.parse(Path(calculations.__file__).read_text(encoding="utf-8"))
+@pytest.mark.parametrize(
+    "module", [Path(calculations.__file__), *sorted(Path(calculations.__file__).parent.glob("expression_*.py"))]
+)
+def test_the_module_never_calls_eval_exec_or_compile(module: Path) -> None:
+    tree = ast.parse(module.read_text(encoding="utf-8"))
     called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
     assert not called & {"eval", "exec", "compile", "__import__"}
 
