@@ -68,17 +68,21 @@ class ProcedureService:
         """A .bpmn saved by a modeler, bundled with the library's forms and equipment classes."""
         return self._store(actor, self._library.bundle_from_upload(filename, content), f"uploaded {filename}", request)
 
-    def _store(self, actor: Actor, bundle: ProcedureBundle, reason: str, request: RequestInfo | None) -> StoredVersion:
+    def _refuse_problems(self, actor: Actor, bundle: ProcedureBundle) -> None:
+        """Authority first, then every lint problem named; nothing is stored when there is one."""
         with self._uow(self._ctx(Actor.system())) as uow:
+            if actor.user_id is not None:
+                require(uow.users.get(actor.user_id), Permission.PROCEDURE_AUTHOR)
             site = effective_policy(uow) if uow.policies.effective() else None
         problems = self.lint(bundle, site)  # parsing is CPU work: outside the transaction
         if problems:
-            # Nothing is stored: the engineer fixes the files and imports again, with every problem named.
+            more = f"; and {len(problems) - 20} more" if len(problems) > 20 else ""
             raise InvalidInput(
-                f"{bundle.procedure_id} cannot be imported: "
-                + "; ".join(str(p) for p in problems[:20])
-                + (f"; and {len(problems) - 20} more" if len(problems) > 20 else "")
+                f"{bundle.procedure_id} cannot be imported: " + "; ".join(str(p) for p in problems[:20]) + more
             )
+
+    def _store(self, actor: Actor, bundle: ProcedureBundle, reason: str, request: RequestInfo | None) -> StoredVersion:
+        self._refuse_problems(actor, bundle)
         with self._uow(self._ctx(actor, reason, request)) as uow:
             if actor.user_id is not None:
                 require(uow.users.get(actor.user_id), Permission.PROCEDURE_AUTHOR)
@@ -126,6 +130,7 @@ class ProcedureService:
         """Edit a draft: the new content becomes the next draft and the old draft is retired. A version that was
         submitted or approved is immutable: 409 (VAL-08)."""
         bundle = self._library.bundle_from_upload(filename, content)
+        self._refuse_problems(actor, bundle)
         with self._uow(self._ctx(actor, f"revised by upload of {filename}", request)) as uow:
             if actor.user_id is not None:
                 require(uow.users.get(actor.user_id), Permission.PROCEDURE_AUTHOR)
@@ -160,6 +165,8 @@ class ProcedureService:
                 require(uow.users.get(actor.user_id), Permission.PROCEDURE_APPROVE)
             version = uow.procedures.get(version_id)
             check_transition(VersionStatus(version.status), VersionStatus.EFFECTIVE)
+            if effective_from < version.created_at:
+                raise InvalidInput("A version cannot be effective before it was imported.")
             for older in uow.procedures.versions(version.procedure_id):
                 if older.status == VersionStatus.EFFECTIVE:
                     uow.procedures.set_status(
@@ -173,6 +180,16 @@ class ProcedureService:
                 code = product.strip()
                 if code:
                     uow.procedures.map_product(code, version_id, effective_from)
+            uow.commit()
+
+    def return_to_author(self, actor: Actor, version_id: int, reason: str, request: RequestInfo | None = None) -> None:
+        """QA sends a version in review back to draft with the reason; the author revises it as a new draft."""
+        with self._uow(self._ctx(actor, require_reason(reason), request)) as uow:
+            if actor.user_id is not None:
+                require(uow.users.get(actor.user_id), Permission.PROCEDURE_APPROVE)
+            version = uow.procedures.get(version_id)
+            check_transition(VersionStatus(version.status), VersionStatus.DRAFT)
+            uow.procedures.set_status(version_id, str(VersionStatus.DRAFT), self._clock.now(), reason)
             uow.commit()
 
     def retire(self, actor: Actor, version_id: int, reason: str, request: RequestInfo | None = None) -> None:

@@ -56,11 +56,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["ebr.services"] = runtime.services
     app.extensions["ebr.runtime"] = runtime
     app.session_interface = ServerSideSessionInterface(runtime.services)
-    app.before_request(_refuse_nul_bytes)  # first: the limiter's hook already stores the typed user id
+    # First of all: every later hook may read the body, which is then parsed under the request's own limit.
+    app.before_request(_allow_uploads)
+    app.before_request(_refuse_nul_bytes)  # the limiter's hook already stores the typed user id
     # Registered before CSRFProtect's hook: a request without a live session must get 401 / the login
     # redirect (ACC-01, ACC-07), not "form expired" (400); CSRF is still checked on every POST that passes.
     app.before_request(_enforce_route_class)
-    app.before_request(_allow_uploads)  # before CSRF: its check reads the body under the request's limit
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -18,6 +18,8 @@ from ebr.web.signing.views import start as start_signing
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
 MAX_UPLOAD = 5 * 1024 * 1024
+MAX_ID = 2**31 - 1  # an INTEGER primary key on every supported database
+MAX_PRODUCT_CODE = 64  # product_procedure.product_code
 
 
 def _checked(form: Any) -> Any:
@@ -116,7 +118,10 @@ def make_effective(version_id: int) -> BaseResponse:
     """Put an approved version into force for its products."""
     form = _checked(EffectiveForm())
     when = form.effective_from.data.replace(tzinfo=UTC) if form.effective_from.data else services().clock.now()
-    products = [p for p in (form.products.data or "").split(",") if p.strip()]
+    products = list(dict.fromkeys(p.strip() for p in (form.products.data or "").split(",") if p.strip()))
+    bad = [p for p in products if len(p) > MAX_PRODUCT_CODE or not p.isprintable()]
+    if bad:  # product_code is VARCHAR(64): a longer code failed in PostgreSQL with a 500
+        raise InvalidInput(f"A product code has at most {MAX_PRODUCT_CODE} printable characters: {bad[0][:80]!r}.")
     services().procedures.make_effective(actor(), version_id, when, products, form.reason.data, info())
     flash("The version is effective.", "success")
     return redirect(url_for("procedures.version", version_id=version_id))
@@ -154,6 +159,8 @@ def dry_run(version_id: int) -> str:
         values = json.loads(form.values.data) if (form.values.data or "").strip() else {}
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"Test values are not JSON: {exc}") from None
+    except (ValueError, RecursionError):  # an integer of over 4300 digits; nesting deeper than the recursion limit
+        raise InvalidInput("Test values: nested too deeply, or a number of more than 4300 digits.") from None
     if not isinstance(values, dict) or not all(isinstance(v, dict) for v in values.values()):
         raise InvalidInput("Test values: an object {step id: {field id: value}}.")
     result = services().procedures.dry_run(actor(), version_id, values)
@@ -163,9 +170,14 @@ def dry_run(version_id: int) -> str:
 
 def _compare_ids() -> tuple[int, int]:
     try:
-        return int(request.args["old"]), int(request.args["new"])
+        ids = int(request.args["old"]), int(request.args["new"])
     except (KeyError, ValueError):
         raise InvalidInput("Compare needs ?old=<version id>&new=<version id>.") from None
+    for version_id in ids:
+        # Query arguments skip the <int:> converter's cap: beyond INTEGER, PostgreSQL would fail with a 500.
+        if not 0 < version_id <= MAX_ID:
+            raise NotFound(f"No procedure version {version_id}.")
+    return ids
 
 
 @bp.route("/compare")
