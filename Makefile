@@ -18,8 +18,8 @@ test: test-system-packages venv assets lint
 	$(BIN)/python -m tests.requirements_coverage
 
 lint: venv
-	$(BIN)/ruff check ebr tests
-	$(BIN)/ruff format --check ebr tests
+	$(BIN)/ruff check ebr tests bench
+	$(BIN)/ruff format --check ebr tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
