@@ -184,22 +184,21 @@ class ProcedureService:
 
     def return_to_author(self, actor: Actor, version_id: int, reason: str, request: RequestInfo | None = None) -> None:
         """QA sends a version in review back to draft with the reason; the author revises it as a new draft."""
-        with self._uow(self._ctx(actor, require_reason(reason), request)) as uow:
-            if actor.user_id is not None:
-                require(uow.users.get(actor.user_id), Permission.PROCEDURE_APPROVE)
-            version = uow.procedures.get(version_id)
-            check_transition(VersionStatus(version.status), VersionStatus.DRAFT)
-            uow.procedures.set_status(version_id, str(VersionStatus.DRAFT), self._clock.now(), reason)
-            uow.commit()
+        self._move(actor, version_id, VersionStatus.DRAFT, reason, request)
 
     def retire(self, actor: Actor, version_id: int, reason: str, request: RequestInfo | None = None) -> None:
         """Withdraw a version; running batches keep it, new ones cannot start on it."""
+        self._move(actor, version_id, VersionStatus.RETIRED, reason, request)
+
+    def _move(
+        self, actor: Actor, version_id: int, target: VersionStatus, reason: str, request: RequestInfo | None
+    ) -> None:
         with self._uow(self._ctx(actor, require_reason(reason), request)) as uow:
             if actor.user_id is not None:
                 require(uow.users.get(actor.user_id), Permission.PROCEDURE_APPROVE)
             version = uow.procedures.get(version_id)
-            check_transition(VersionStatus(version.status), VersionStatus.RETIRED)
-            uow.procedures.set_status(version_id, str(VersionStatus.RETIRED), self._clock.now(), reason)
+            check_transition(VersionStatus(version.status), target)
+            uow.procedures.set_status(version_id, str(target), self._clock.now(), reason)
             uow.commit()
 
     def compare(self, old_id: int, new_id: int) -> list[Change]:

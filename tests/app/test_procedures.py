@@ -182,3 +182,18 @@ def test_a_bad_upload_is_refused_naming_the_problem_and_nothing_is_stored(
     with pytest.raises(InvalidInput, match=named):
         runtime.services.procedures.import_upload(actor_of(engineer), "procedure.bpmn", original.replace(old, new, 1))
     assert runtime.services.procedures.versions() == []
+
+
+def test_qa_returns_a_version_in_review_to_its_author_with_a_reason(
+    runtime: Runtime, people: tuple[User, User]
+) -> None:
+    engineer, qa = people
+    draft = runtime.services.procedures.import_from_library(actor_of(engineer), "quick_check")
+    _submit(runtime, engineer, draft)
+    with pytest.raises(InvalidInput, match="reason"):
+        runtime.services.procedures.return_to_author(actor_of(qa), draft.id, "")
+    runtime.services.procedures.return_to_author(actor_of(qa), draft.id, "limits of step 2 to be checked")
+    back = runtime.services.procedures.view(draft.id).version
+    assert (back.status, back.status_reason) == ("draft", "limits of step 2 to be checked")
+    with pytest.raises(InvalidTransition):
+        runtime.services.procedures.return_to_author(actor_of(qa), draft.id, "again")

@@ -51,6 +51,7 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "procedures.approve": Permission.PROCEDURE_APPROVE,
     "procedures.make_effective": Permission.PROCEDURE_APPROVE,
     "procedures.retire": Permission.PROCEDURE_APPROVE,
+    "procedures.return_to_author": Permission.PROCEDURE_APPROVE,
 }
 # Permissions that enter, change or sign batch data: never the administrator's (ACC-03).
 BATCH_DATA_PERMISSIONS = frozenset(

@@ -584,8 +584,6 @@ def test_a_6_mb_upload_is_413_and_stores_nothing(app: Flask, runtime: Runtime, p
     assert status_of_version(runtime, vid) == "draft"
 
 
-# ebr/web/app.py registers _refuse_nul_bytes (which reads request.form) before _allow_uploads, so the body of an
-# upload is parsed under the 64 KB form limit, not the 6 MB upload limit: every .bpmn over ~64 KB is a 413.
 def test_the_granulation_bpmn_66_kb_can_be_uploaded(app: Flask, runtime: Runtime, policy: User) -> None:
     browser, _ = sign_in(app, runtime, Role.ENGINEER)
     content = (ROOT / "workflows" / "granulation" / "procedure.bpmn").read_bytes()
@@ -677,6 +675,7 @@ def test_an_operator_gets_403_on_every_procedures_route(app: Flask, runtime: Run
             "approve",
             "make_effective",
             "retire",
+            "return_to_author",
             "revise",
             "dry_run",
             "compare",

@@ -137,6 +137,16 @@ def retire(version_id: int) -> BaseResponse:
     return redirect(url_for("procedures.version", version_id=version_id))
 
 
+@bp.route("/versions/<int:version_id>/return", methods=["POST"])
+@page(Permission.PROCEDURE_APPROVE)
+def return_to_author(version_id: int) -> BaseResponse:
+    """QA sends a version in review back to its author with the reason."""
+    form = _checked(RetireForm())
+    services().procedures.return_to_author(actor(), version_id, form.reason.data, info())
+    flash("The version is back in draft for its author.", "success")
+    return redirect(url_for("procedures.version", version_id=version_id))
+
+
 @bp.route("/versions/<int:version_id>/revise", methods=["POST"])
 @page(Permission.PROCEDURE_AUTHOR)
 def revise(version_id: int) -> BaseResponse:
