@@ -20,12 +20,12 @@ def alembic_config(url: str, app_role: str = "ebr_app") -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, app_role: str = "ebr_app") -> None:
-    """Bring the schema to the newest revision on the given (owner) engine."""
+def upgrade(engine: Engine, app_role: str = "ebr_app", revision: str = "head") -> None:
+    """Bring the schema to a revision (the newest by default) on the given (owner) engine."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False), app_role)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
 
 
 def current_revision(engine: Engine) -> str | None:
