@@ -33,6 +33,8 @@ class Settings:
     alert_webhook_url: str = ""
     build_commit: str = ""
     worker_interval_seconds: float = 10.0
+    force_https: bool = False
+    trusted_proxies: int = 0
 
     @property
     def production(self) -> bool:
@@ -65,6 +67,8 @@ class Settings:
             raise ConfigError("Production mode refuses the test-only password hashing profile.")
         if not self.secure_cookies:
             raise ConfigError("Production mode requires secure cookies (HTTPS).")
+        if not self.force_https:
+            raise ConfigError("Production mode requires HTTPS (EBR_FORCE_HTTPS): 21 CFR 11.30, open networks.")
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -92,6 +96,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         alert_webhook_url=env.get("EBR_ALERT_WEBHOOK_URL", ""),
         build_commit=env.get("EBR_BUILD_COMMIT", ""),
         worker_interval_seconds=float(env.get("EBR_WORKER_INTERVAL", "10")),
+        force_https=_flag(env.get("EBR_FORCE_HTTPS"), mode == "production"),
+        trusted_proxies=int(env.get("EBR_TRUSTED_PROXIES", "0")),
     )
     settings.check()
     return settings

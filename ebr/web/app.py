@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
@@ -53,10 +54,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         RATELIMIT_STORAGE_OPTIONS=runtime.limiter_storage_options,
         RATELIMIT_HEADERS_ENABLED=True,
     )
+    if runtime.settings.trusted_proxies:
+        # Behind a TLS-terminating proxy: believe its X-Forwarded-* headers, and only from that many hops.
+        n = runtime.settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    app.config["EBR_FORCE_HTTPS"] = runtime.settings.force_https
     app.extensions["ebr.services"] = runtime.services
     app.extensions["ebr.runtime"] = runtime
     app.session_interface = ServerSideSessionInterface(runtime.services)
-    # First of all: every later hook may read the body, which is then parsed under the request's own limit.
+    app.before_request(_require_https)  # 11.30: nothing but the health probe answers over plain HTTP
+    # Then: every later hook may read the body, which is then parsed under the request's own limit.
     app.before_request(_allow_uploads)
     app.before_request(_refuse_nul_bytes)  # the limiter's hook already stores the typed user id
     # Registered before CSRFProtect's hook: a request without a live session must get 401 / the login
@@ -163,7 +170,16 @@ def _enforce_page(access: Access) -> Response | None:
     return None
 
 
+def _require_https() -> Response | None:
+    if not current_app.config["EBR_FORCE_HTTPS"] or request.is_secure or request.endpoint == "api.health":
+        return None
+    # 308 keeps the method and body, so a form posted over HTTP is not silently turned into a GET.
+    return redirect(request.url.replace("http://", "https://", 1), code=308)
+
+
 def _security_headers(response: Response) -> Response:
+    if current_app.config["EBR_FORCE_HTTPS"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
