@@ -24,6 +24,8 @@ from ebr.app.accounts import AccountService
 from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
 from ebr.app.clients import ApiClientService
+from ebr.app.masterdata import MasterDataService
+from ebr.app.orders import OrderService
 from ebr.app.policy import PolicyService, PolicySignable
 from ebr.app.ports import AlertSink, Clock
 from ebr.app.procedures import ProcedureService, ProcedureSignable
@@ -133,5 +135,7 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
         signing=SigningService(uow, clock, hasher, keys, alerts, signables),
         policy=PolicyService(uow, clock, signature_policy.reader(settings.library_dir)),
         procedures=ProcedureService(uow, clock, library, runtime),
+        masterdata=MasterDataService(uow, clock),
+        orders=OrderService(uow, clock),
     )
     return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

@@ -9,6 +9,8 @@ from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
 from ebr.app.clients import ApiClientService
 from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.masterdata import MasterDataService
+from ebr.app.orders import OrderService
 from ebr.app.policy import PolicyService
 from ebr.app.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from ebr.app.procedures import ProcedureService
@@ -38,6 +40,8 @@ class Services:
     signing: SigningService
     policy: PolicyService
     procedures: ProcedureService
+    masterdata: MasterDataService
+    orders: OrderService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

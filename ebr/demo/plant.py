@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ebr.app.context import Actor, RequestInfo
 from ebr.app.signing import Credentials
 from ebr.bootstrap import Runtime
+from ebr.demo.materials import seed_master_data
 from ebr.domain.accounts import Role
 from ebr.domain.errors import Conflict
 
@@ -57,6 +58,7 @@ def seed(rt: Runtime) -> list[str]:
         created.append(person.username)
     approve_site_policy(rt)
     release_demo_procedures(rt)
+    seed_master_data(rt)
     return created
 
 

@@ -42,6 +42,8 @@ class Permission(StrEnum):
     POLICY_MANAGE = "policy.manage"
     PROCEDURE_VIEW = "procedure.view"
     ERP_INBOUND = "erp.inbound"
+    MASTERDATA_MANAGE = "masterdata.manage"
+    ORDER_MANAGE = "order.manage"
 
 
 _VIEW = {Permission.SELF, Permission.BATCH_VIEW, Permission.SYSTEM_READ}
@@ -78,6 +80,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
 }
+# Master data copies and production orders are the supervisor's; QA reads them (BATCH_VIEW); never the admin's (ACC-03).
+ROLE_PERMISSIONS[Role.SUPERVISOR] |= {Permission.MASTERDATA_MANAGE, Permission.ORDER_MANAGE}
 
 # Pairs of roles one account may never hold together (FDA DI Q&A Q4; PIC/S 9.5).
 INCOMPATIBLE_ROLES: frozenset[frozenset[Role]] = frozenset(

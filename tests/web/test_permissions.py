@@ -52,6 +52,15 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "procedures.make_effective": Permission.PROCEDURE_APPROVE,
     "procedures.retire": Permission.PROCEDURE_APPROVE,
     "procedures.return_to_author": Permission.PROCEDURE_APPROVE,
+    "materials.index": Permission.BATCH_VIEW,
+    "materials.identify": Permission.BATCH_VIEW,
+    "materials.save_material": Permission.MASTERDATA_MANAGE,
+    "materials.save_lot": Permission.MASTERDATA_MANAGE,
+    "materials.save_container": Permission.MASTERDATA_MANAGE,
+    "orders.index": Permission.BATCH_VIEW,
+    "orders.create": Permission.ORDER_MANAGE,
+    "orders.release": Permission.ORDER_MANAGE,
+    "orders.cancel": Permission.ORDER_MANAGE,
 }
 # Permissions that enter, change or sign batch data: never the administrator's (ACC-03).
 BATCH_DATA_PERMISSIONS = frozenset(
@@ -65,6 +74,8 @@ BATCH_DATA_PERMISSIONS = frozenset(
         Permission.PROCEDURE_AUTHOR,
         Permission.PROCEDURE_APPROVE,
         Permission.AUDIT_EXPORT,
+        Permission.MASTERDATA_MANAGE,
+        Permission.ORDER_MANAGE,
     }
 )
 

@@ -64,6 +64,11 @@ GMP_TABLES: dict[str, GmpTable] = {
     # The bytes are identified by their hash in the entry; the content itself stays in the bundle table.
     "bundle_file": GmpTable("bundle_file", operational=frozenset({"content"})),
     "product_procedure": GmpTable("product_procedure"),
+    # ERP master data copies and production orders; the sync timestamps are not record content.
+    "material": GmpTable("material", operational=frozenset({"updated_at"})),
+    "material_lot": GmpTable("material_lot", operational=frozenset({"updated_at"})),
+    "container": GmpTable("container", operational=frozenset({"updated_at"})),
+    "production_order": GmpTable("production_order", operational=frozenset({"status_changed_at"})),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.

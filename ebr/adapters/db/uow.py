@@ -9,6 +9,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebr.adapters.db import audit_guard
+from ebr.adapters.db.masterdata_repositories import (
+    SqlContainerRepository,
+    SqlMaterialLotRepository,
+    SqlMaterialRepository,
+    SqlProductionOrderRepository,
+)
 from ebr.adapters.db.models import AlertRow, AuditEntryRow, AuditHeadRow
 from ebr.adapters.db.procedure_repositories import SqlProcedureRepository
 from ebr.adapters.db.repositories import (
@@ -64,6 +70,10 @@ class SqlAlchemyUnitOfWork:
         self.setting_changes = SqlSettingChangeRepository(s)
         self.badges = SqlBadgeRepository(s)
         self.procedures = SqlProcedureRepository(s)
+        self.materials = SqlMaterialRepository(s)
+        self.lots = SqlMaterialLotRepository(s)
+        self.containers = SqlContainerRepository(s)
+        self.orders = SqlProductionOrderRepository(s)
         return self
 
     def __exit__(

@@ -48,7 +48,7 @@ def profile_runtime(
     env = request.param
     changes: dict[str, object] = {"env": env}
     if env == "production":
-        changes |= {"secret_key": secrets.token_urlsafe(48), "fast_password_hashing": False}
+        changes |= {"secret_key": secrets.token_urlsafe(48), "fast_password_hashing": False, "force_https": True}
     rt = build(settings.with_(**changes), clock=clock, alert_sink=alerts)
     assert rt.settings.env == env
     assert rt.services.hasher.production_grade == (env == "production")

@@ -2,6 +2,7 @@
 
 from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, SessionRow, UserRow
 from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
+from ebr.adapters.db.models.masterdata import ContainerRow, MaterialLotRow, MaterialRow, ProductionOrderRow
 from ebr.adapters.db.models.procedures import BundleFileRow, ProcedureVersionRow, ProductProcedureRow
 from ebr.adapters.db.models.signing import (
     AcknowledgementRow,
@@ -23,11 +24,15 @@ __all__ = [
     "BadgeRow",
     "BundleFileRow",
     "ChallengeRow",
+    "ContainerRow",
     "GmpSettingRow",
     "LoginAttemptRow",
+    "MaterialLotRow",
+    "MaterialRow",
     "PolicyRow",
     "ProcedureVersionRow",
     "ProductProcedureRow",
+    "ProductionOrderRow",
     "RateLimitRow",
     "SessionRow",
     "SettingChangeRow",

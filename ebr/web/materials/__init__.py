@@ -1,0 +1,1 @@
+"""Master data pages: materials, lots and containers copied from the ERP."""
