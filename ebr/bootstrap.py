@@ -23,6 +23,7 @@ from ebr.adapters.sealing.ed25519 import Ed25519Sealer, FileCheckpointStore
 from ebr.app.accounts import AccountService
 from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
+from ebr.app.batches import BatchService
 from ebr.app.clients import ApiClientService
 from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
@@ -36,6 +37,7 @@ from ebr.app.signing import Signable, SigningService
 from ebr.app.system import SystemService, Version
 from ebr.app.trail import TrailService
 from ebr.config import ConfigError, Settings
+from ebr.engine.execution import Execution
 from ebr.engine.runtime import SpiffRuntime
 from ebr.library import signature_policy
 from ebr.library.loader import FolderLibrary
@@ -137,5 +139,6 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
         procedures=ProcedureService(uow, clock, library, runtime),
         masterdata=MasterDataService(uow, clock),
         orders=OrderService(uow, clock),
+        batches=BatchService(uow, clock, Execution(), runtime),
     )
     return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

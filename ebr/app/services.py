@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ebr.app.accounts import AccountService
 from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
+from ebr.app.batches import BatchService
 from ebr.app.clients import ApiClientService
 from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.masterdata import MasterDataService
@@ -42,6 +43,7 @@ class Services:
     procedures: ProcedureService
     masterdata: MasterDataService
     orders: OrderService
+    batches: BatchService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

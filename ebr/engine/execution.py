@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -28,6 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
+from ebr.app.ports import BatchEngine
 from ebr.domain.errors import Conflict, DomainError, InvalidInput
 from ebr.domain.procedure import ProcedureBundle
 from ebr.engine import workarounds
@@ -184,3 +185,7 @@ def _ready_task(workflow: Any, step_key: str) -> Any:
         state = "unknown" if task is None else TaskState.get_name(task.state).lower()
         raise StepNotReady(f"The step {step_key!r} is not ready ({state}): reload the batch to see what is.")
     return task
+
+
+if TYPE_CHECKING:
+    _conforms: BatchEngine = Execution()  # mypy checks the port's signatures here

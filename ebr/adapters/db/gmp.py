@@ -69,6 +69,9 @@ GMP_TABLES: dict[str, GmpTable] = {
     "material_lot": GmpTable("material_lot", operational=frozenset({"updated_at"})),
     "container": GmpTable("container", operational=frozenset({"updated_at"})),
     "production_order": GmpTable("production_order", operational=frozenset({"status_changed_at"})),
+    # A batch and its step records; the engine cursor beside them is not GMP (below).
+    "batch": GmpTable("batch"),
+    "step_record": GmpTable("step_record"),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.
@@ -80,6 +83,7 @@ NOT_GMP: dict[str, str] = {
     "alert": "delivery state of notifications whose cause is audited",
     "system_state": "installation facts; version changes are audited as system events",
     "rate_limit": "throttling counters; refusals are audited as failed attempts",
+    "batch_engine_state": "engine cursor; stored by hash in the audit trail",
     "signing_challenge": "single-use nonces of the signing dialog; the signature and its audit entry are the record",
 }
 

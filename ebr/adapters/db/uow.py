@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebr.adapters.db import audit_guard
+from ebr.adapters.db.batch_repositories import SqlBatchRepository
 from ebr.adapters.db.masterdata_repositories import (
     SqlContainerRepository,
     SqlMaterialLotRepository,
@@ -74,6 +75,7 @@ class SqlAlchemyUnitOfWork:
         self.lots = SqlMaterialLotRepository(s)
         self.containers = SqlContainerRepository(s)
         self.orders = SqlProductionOrderRepository(s)
+        self.batches = SqlBatchRepository(s)
         return self
 
     def __exit__(

@@ -5,6 +5,15 @@ Split by feature; import from `ebr.app.ports` as before.
 
 from __future__ import annotations
 
+from ebr.app.ports.batches import (
+    BatchEngine,
+    BatchRepository,
+    EngineAdvance,
+    EngineCursor,
+    EngineStep,
+    StoredBatch,
+    StoredStep,
+)
 from ebr.app.ports.core import (
     Alert,
     AlertRepository,
@@ -73,6 +82,8 @@ __all__ = [
     "AuditLog",
     "Badge",
     "BadgeRepository",
+    "BatchEngine",
+    "BatchRepository",
     "Challenge",
     "ChallengeRepository",
     "CheckpointStore",
@@ -80,6 +91,9 @@ __all__ = [
     "ContainerRepository",
     "Credentials",
     "DryRunResult",
+    "EngineAdvance",
+    "EngineCursor",
+    "EngineStep",
     "Enrollment",
     "KeyUnavailable",
     "LintProblem",
@@ -100,11 +114,13 @@ __all__ = [
     "SignatureRepository",
     "SigningKeyRepository",
     "SigningKeys",
+    "StoredBatch",
     "StoredKey",
     "StoredOrder",
     "StoredPolicy",
     "StoredSession",
     "StoredSignature",
+    "StoredStep",
     "StoredVersion",
     "SystemStateRepository",
     "UnitOfWork",

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Protocol
 
 from ebr.app.context import AuditContext
+from ebr.app.ports.batches import BatchRepository
 from ebr.app.ports.masterdata import (
     ContainerRepository,
     MaterialLotRepository,
@@ -280,6 +281,8 @@ class UnitOfWork(Protocol):
     def containers(self) -> ContainerRepository: ...
     @property
     def orders(self) -> ProductionOrderRepository: ...
+    @property
+    def batches(self) -> BatchRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -2,6 +2,7 @@
 
 from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, SessionRow, UserRow
 from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
+from ebr.adapters.db.models.batches import BatchEngineStateRow, BatchRow, StepRecordRow
 from ebr.adapters.db.models.masterdata import ContainerRow, MaterialLotRow, MaterialRow, ProductionOrderRow
 from ebr.adapters.db.models.procedures import BundleFileRow, ProcedureVersionRow, ProductProcedureRow
 from ebr.adapters.db.models.signing import (
@@ -22,6 +23,8 @@ __all__ = [
     "AuditEntryRow",
     "AuditHeadRow",
     "BadgeRow",
+    "BatchEngineStateRow",
+    "BatchRow",
     "BundleFileRow",
     "ChallengeRow",
     "ContainerRow",
@@ -38,6 +41,7 @@ __all__ = [
     "SettingChangeRow",
     "SignatureRow",
     "SigningKeyRow",
+    "StepRecordRow",
     "SystemStateRow",
     "UserRow",
 ]

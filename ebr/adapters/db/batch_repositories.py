@@ -1,0 +1,102 @@
+"""Row ⇄ domain translation for batches, their engine cursor and their step records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ebr.adapters.db.models import BatchEngineStateRow, BatchRow, ProductionOrderRow, StepRecordRow
+from ebr.app.ports import EngineStep, StoredBatch, StoredStep
+from ebr.domain.batch import Batch, BatchStatus
+from ebr.domain.errors import NotFound
+
+
+def _batch(r: BatchRow, order_number: str) -> StoredBatch:
+    batch = Batch(
+        r.batch_id,
+        order_number,
+        r.product_code,
+        r.procedure_version_id,
+        r.procedure_hash,
+        BatchStatus(r.status),
+        r.version,
+    )
+    return StoredBatch(r.id, batch, r.order_id, r.started_at, r.started_by)
+
+
+def _step(r: StepRecordRow) -> StoredStep:
+    return StoredStep(r.id, r.batch_id, r.step_id, r.process_id, r.iteration, r.engine_key, r.status, r.became_ready_at)
+
+
+class SqlBatchRepository:
+    """Batches, their engine state and step records."""
+
+    def __init__(self, session: Session) -> None:
+        self._s = session
+
+    def _stored(self, row: BatchRow) -> StoredBatch:
+        order = self._s.get(ProductionOrderRow, row.order_id)
+        assert order is not None  # a foreign key
+        return _batch(row, order.order_number)
+
+    def add(self, batch: Batch, order_id: int, started_at: datetime, started_by: int | None) -> StoredBatch:
+        row = BatchRow(
+            batch_id=batch.id,
+            order_id=order_id,
+            product_code=batch.product,
+            procedure_version_id=batch.procedure_version_id,
+            procedure_hash=batch.procedure_hash,
+            status=str(batch.status),
+            version=batch.version,
+            started_at=started_at,
+            started_by=started_by,
+        )
+        self._s.add(row)
+        self._s.flush()
+        return self._stored(row)
+
+    def get(self, batch_id: str) -> StoredBatch:
+        row = self._s.scalars(select(BatchRow).where(BatchRow.batch_id == batch_id)).first()
+        if row is None:
+            raise NotFound(f"No batch {batch_id}.")
+        return self._stored(row)
+
+    def by_order(self, order_id: int) -> StoredBatch | None:
+        row = self._s.scalars(select(BatchRow).where(BatchRow.order_id == order_id)).first()
+        return self._stored(row) if row else None
+
+    def put_state(self, batch_pk: int, state: bytes, digest: str, at: datetime) -> None:
+        row = self._s.get(BatchEngineStateRow, batch_pk)
+        if row is None:
+            row = BatchEngineStateRow(batch_id=batch_pk)
+            self._s.add(row)
+        row.state, row.state_sha256, row.updated_at = state, digest, at
+        self._s.flush()
+
+    def state(self, batch_pk: int) -> tuple[bytes, str]:
+        row = self._s.get(BatchEngineStateRow, batch_pk)
+        if row is None:
+            raise NotFound(f"No engine state for batch {batch_pk}.")
+        return row.state, row.state_sha256
+
+    def add_step(self, batch_pk: int, step: EngineStep, at: datetime) -> StoredStep:
+        row = StepRecordRow(
+            batch_id=batch_pk,
+            step_id=step.step_id,
+            process_id=step.process_id,
+            iteration=step.iteration,
+            engine_key=step.key,
+            status="ready",
+            became_ready_at=at,
+        )
+        self._s.add(row)
+        self._s.flush()
+        return _step(row)
+
+    def steps(self, batch_pk: int, status: str | None = None) -> list[StoredStep]:
+        stmt = select(StepRecordRow).where(StepRecordRow.batch_id == batch_pk).order_by(StepRecordRow.id)
+        if status is not None:
+            stmt = stmt.where(StepRecordRow.status == status)
+        return [_step(r) for r in self._s.scalars(stmt)]
