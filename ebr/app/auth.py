@@ -52,8 +52,8 @@ class AuthService:
         with self._uow(AuditContext(actor, now, request=request)) as uow:
             outcome = self._decide(uow, tried, user, matches, request)
             uow.commit()
-        self._alerts.deliver_pending()
         if isinstance(outcome, str):
+            self._alerts.deliver_pending()  # a lockout alert goes out within this request (PWD-05)
             raise AuthenticationFailed(LOGIN_REFUSED)
         return outcome
 

@@ -84,6 +84,18 @@ class Credentials:
     badge: str = ""  # identifies the signer like a user id; never enough without the password (PWD-08)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What one read before re-authentication yields: who signs, with which key, what and under which policy."""
+
+    signer: User
+    key: StoredKey | None
+    challenge: Challenge
+    password_hash: str
+    audit_reason: str
+    policy_hash: str
+
+
 class SigningService:
     """The use cases of signing."""
 
@@ -190,7 +202,14 @@ class SigningService:
     ) -> StoredSignature:
         """Re-authenticate, sign with the signer's own key, record and apply: all or nothing."""
         info = request or RequestInfo()
-        signer, key, challenge, stored_hash, reason = self._prepare(owner, session_token, challenge_id, given)
+        prepared = self._prepare(owner, session_token, challenge_id, given)
+        signer, key, challenge, stored_hash, reason = (
+            prepared.signer,
+            prepared.key,
+            prepared.challenge,
+            prepared.password_hash,
+            prepared.audit_reason,
+        )
         if shown_hash != challenge.content_hash:
             raise ContentChanged("The content changed after it was shown: review it again.")
         now = self._clock.now()
@@ -203,7 +222,7 @@ class SigningService:
             signer.username,
             signer.full_name,
             now,
-            "",
+            prepared.policy_hash,
             challenge.id,
         )
         password_ok = self._hasher.verify(stored_hash, given.password)  # outside any transaction
@@ -213,7 +232,6 @@ class SigningService:
         elif key is None:
             problem = "no signing key: set your own password first"
         else:
-            payload = self._with_policy(payload)
             try:
                 signature_b64 = self._keys.sign(key.wrapped, given.password, payload.to_bytes())
             except KeyUnavailable:
@@ -229,14 +247,7 @@ class SigningService:
         ctx = AuditContext(Actor(signer.id, signer.username, signer.full_name), payload.signed_at, reason, info)
         return self._record(ctx, owner, session_token, signer, key, challenge, payload, signature_b64, given)
 
-    def _with_policy(self, payload: SignedPayload) -> SignedPayload:
-        with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
-            policy = self._signable(payload.object_type).policy_for(uow, payload.object_id)
-        return SignedPayload(**{**payload.__dict__, "policy_hash": policy.content_hash})
-
-    def _prepare(
-        self, owner: Actor, session_token: str, challenge_id: str, given: Credentials
-    ) -> tuple[User, StoredKey | None, Challenge, str, str]:
+    def _prepare(self, owner: Actor, session_token: str, challenge_id: str, given: Credentials) -> _Prepared:
         with self._uow(AuditContext(owner, self._clock.now())) as uow:
             challenge = self._own_challenge(uow, owner, session_token, challenge_id)
             session = uow.sessions.get(token_hash(session_token))
@@ -261,9 +272,15 @@ class SigningService:
             if not typed and not password_alone_suffices(True, session.signed_at is not None):
                 raise SignatureRefused("First signature of this session: enter your user id and password.")
             self._check_person(uow, signer, challenge, given)
-            stored = uow.users.credentials(signer.id).password_hash
-            reason = self._signable(challenge.object_type).audit_reason(uow, challenge.object_id)
-            return signer, uow.signing_keys.active_for(signer.id), challenge, stored, reason
+            signable = self._signable(challenge.object_type)
+            return _Prepared(
+                signer,
+                uow.signing_keys.active_for(signer.id),
+                challenge,
+                uow.users.credentials(signer.id).password_hash,
+                signable.audit_reason(uow, challenge.object_id),
+                signable.policy_for(uow, challenge.object_id).content_hash,
+            )
 
     @staticmethod
     def _badge_holder(uow: UnitOfWork, code: str) -> User:

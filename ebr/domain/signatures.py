@@ -242,11 +242,6 @@ class SignedPayload:
         return canonical_json({"type": "ebr-signature-v1", **self.__dict__})
 
 
-def manifestation(signer_name: str, signer_username: str, signed_at: datetime, meaning: Meaning) -> str:
-    """The human-readable manifestation: printed name, user id, UTC time with zone, meaning (SIG-01)."""
-    return f"{meaning.text}: {signer_name} ({signer_username}), {to_utc_text(signed_at)}"
-
-
 def password_alone_suffices(signer_is_session_owner: bool, owner_signed_in_this_session: bool) -> bool:
     """11.200(a)(1): within one continuous session, after the first signature with all components, the
     session owner signs with the password alone; anyone else (a second person at this terminal) gives both."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Flask, Request, g
+from flask import Flask, Request, g, request
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 from werkzeug.wrappers import Response
@@ -83,7 +83,7 @@ class ServerSideSessionInterface(SessionInterface):
             self._set_cookie(app, response, session.new_token)
         elif session.token is None:
             if session.modified and session:
-                token = self._services.sessions.start_anonymous(dict(session), request_info_from_g())
+                token = self._services.sessions.start_anonymous(dict(session), request_info(request))
                 self._set_cookie(app, response, token)
             elif session.ended:
                 response.delete_cookie(COOKIE, path="/")
@@ -95,13 +95,6 @@ class ServerSideSessionInterface(SessionInterface):
         response.set_cookie(
             COOKIE, token, httponly=True, secure=bool(app.config["SESSION_COOKIE_SECURE"]), samesite="Strict", path="/"
         )
-
-
-def request_info_from_g() -> RequestInfo:
-    """The request info when only the flask globals are at hand."""
-    from flask import request
-
-    return request_info(request)
 
 
 def clear_cookie(response: Response) -> None:
