@@ -71,7 +71,15 @@ GMP_TABLES: dict[str, GmpTable] = {
     "production_order": GmpTable("production_order", operational=frozenset({"status_changed_at"})),
     # A batch and its step records; the engine cursor beside them is not GMP (below).
     "batch": GmpTable("batch"),
-    "step_record": GmpTable("step_record"),
+    "step_record": GmpTable("step_record", operational=frozenset({"engine_key"})),
+    # The evidence of execution (values append-only; a change is a new row superseding the old one).
+    "step_value": GmpTable("step_value"),
+    "deviation": GmpTable("deviation"),
+    "batch_action": GmpTable("batch_action"),
+    "batch_yield": GmpTable("batch_yield"),
+    "material_reconciliation": GmpTable("material_reconciliation"),
+    "training_record": GmpTable("training_record"),
+    "terminal": GmpTable("terminal", redacted=frozenset({"token_hash"})),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.
@@ -84,6 +92,7 @@ NOT_GMP: dict[str, str] = {
     "system_state": "installation facts; version changes are audited as system events",
     "rate_limit": "throttling counters; refusals are audited as failed attempts",
     "batch_engine_state": "engine cursor; stored by hash in the audit trail",
+    "incident": "notification state of incidents whose causes (deviations, failures) are audited themselves",
     "signing_challenge": "single-use nonces of the signing dialog; the signature and its audit entry are the record",
 }
 
@@ -94,5 +103,8 @@ IMMUTABLE_TABLES = frozenset(
         "signature",
         "signature_acknowledgement",
         "bundle_file",
+        "step_value",
+        "batch_yield",
+        "material_reconciliation",
     }
 )

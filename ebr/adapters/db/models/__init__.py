@@ -3,6 +3,16 @@
 from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, SessionRow, UserRow
 from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
 from ebr.adapters.db.models.batches import BatchEngineStateRow, BatchRow, StepRecordRow
+from ebr.adapters.db.models.execution import (
+    BatchActionRow,
+    BatchYieldRow,
+    DeviationRow,
+    IncidentRow,
+    MaterialReconciliationRow,
+    StepValueRow,
+    TerminalRow,
+    TrainingRecordRow,
+)
 from ebr.adapters.db.models.masterdata import ContainerRow, MaterialLotRow, MaterialRow, ProductionOrderRow
 from ebr.adapters.db.models.procedures import BundleFileRow, ProcedureVersionRow, ProductProcedureRow
 from ebr.adapters.db.models.signing import (
@@ -23,14 +33,19 @@ __all__ = [
     "AuditEntryRow",
     "AuditHeadRow",
     "BadgeRow",
+    "BatchActionRow",
     "BatchEngineStateRow",
     "BatchRow",
+    "BatchYieldRow",
     "BundleFileRow",
     "ChallengeRow",
     "ContainerRow",
+    "DeviationRow",
     "GmpSettingRow",
+    "IncidentRow",
     "LoginAttemptRow",
     "MaterialLotRow",
+    "MaterialReconciliationRow",
     "MaterialRow",
     "PolicyRow",
     "ProcedureVersionRow",
@@ -42,6 +57,9 @@ __all__ = [
     "SignatureRow",
     "SigningKeyRow",
     "StepRecordRow",
+    "StepValueRow",
     "SystemStateRow",
+    "TerminalRow",
+    "TrainingRecordRow",
     "UserRow",
 ]

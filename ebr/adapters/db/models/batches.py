@@ -25,6 +25,7 @@ class BatchRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    held_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class BatchEngineStateRow(Base):
@@ -52,3 +53,14 @@ class StepRecordRow(Base):
     engine_key: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     became_ready_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    assigned_to: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    performed_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    performed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    verified_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The hold window before this step may complete, stamped from the Clock when the step before it completed.
+    hold_earliest: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    hold_latest: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    hold_deviation_id: Mapped[int | None] = mapped_column(ForeignKey("deviation.id", use_alter=True))
