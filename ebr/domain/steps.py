@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ebr.domain.limits import Limit
 
@@ -35,6 +36,33 @@ class FieldDefinition:
     check: str = ""
     source: DeviceSource | None = None
     help: str = ""
+    double_entry: bool = False  # critical manual data: entered twice, a mismatch is refused (DEV-04)
+
+
+@dataclass(frozen=True)
+class YieldSpec:
+    """A completion step's yield: expressions over the batch's values, and the limits in % of theoretical."""
+
+    produced: str
+    theoretical: str
+    unit: str
+    scrap: str = "0"
+    samples: str = "0"
+    low: Decimal | None = None
+    high: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ReconciliationLine:
+    """One material's balance on a completion step: expressions for issued, used, returned and waste."""
+
+    material: str
+    unit: str
+    issued: str
+    used: str
+    returned: str = "0"
+    waste: str = "0"
+    tolerance: Decimal = Decimal("0")
 
 
 @dataclass(frozen=True)
@@ -44,6 +72,8 @@ class FormDefinition:
     id: str
     title: str
     fields: tuple[FieldDefinition, ...]
+    yield_spec: YieldSpec | None = None
+    reconciliation: tuple[ReconciliationLine, ...] = ()
 
     def field(self, field_id: str) -> FieldDefinition | None:
         """The field with this id, if any."""
@@ -88,3 +118,5 @@ class StepDefinition:
     hold_min: str = ""
     hold_max: str = ""
     instructions: str = ""
+    training: str = ""  # a course the performer and verifier must be currently trained on (ACC-09)
+    registered_terminal: bool = False  # only from a registered terminal, e.g. the kiosk at the unit (DEV-05)

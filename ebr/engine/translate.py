@@ -18,7 +18,9 @@ EQUIPMENT = "ebr:equipment"
 CRITICAL = "ebr:critical"
 HOLD_MIN = "ebr:holdMin"
 HOLD_MAX = "ebr:holdMax"
-STEP_PROPERTIES = (FORM, PERFORMER, VERIFIER, EQUIPMENT, CRITICAL, HOLD_MIN, HOLD_MAX)
+TRAINING = "ebr:training"
+TERMINAL = "ebr:terminal"
+STEP_PROPERTIES = (FORM, PERFORMER, VERIFIER, EQUIPMENT, CRITICAL, HOLD_MIN, HOLD_MAX, TRAINING, TERMINAL)
 OPERATOR = "spiffworkflow:serviceTaskOperator"
 
 # Extension elements the eBR format uses; any other spiffworkflow:* element is refused by the linter.
@@ -105,6 +107,8 @@ def step(node: Node) -> StepDefinition:
         hold_min=props.get(HOLD_MIN, "").strip(),
         hold_max=props.get(HOLD_MAX, "").strip(),
         instructions=ext.instructions,
+        training=props.get(TRAINING, "").strip(),
+        registered_terminal=props.get(TERMINAL, "").strip().lower() == "registered",
     )
 
 
@@ -119,6 +123,9 @@ def property_problems(node: Node) -> list[str]:
     critical = props.get(CRITICAL)
     if critical is not None and critical.strip().lower() not in ("true", "false"):
         problems.append(f"{CRITICAL} must be 'true' or 'false', not {critical!r}")
+    terminal = props.get(TERMINAL)
+    if terminal is not None and terminal.strip().lower() not in ("registered", "any"):
+        problems.append(f"{TERMINAL} must be 'registered' or 'any', not {terminal!r}")
     return problems
 
 
