@@ -16,6 +16,7 @@ from ebr.adapters.db import ratelimit
 from ebr.adapters.db.engine import database_now, make_engine
 from ebr.adapters.db.migrate import current_revision, upgrade
 from ebr.adapters.db.uow import SqlUnitOfWorkFactory
+from ebr.adapters.notify.notifiers import EmailNotifier, LogNotifier, WebhookNotifier
 from ebr.adapters.passwords.argon2 import Argon2Hasher
 from ebr.adapters.pdf.render import PdfRenderer
 from ebr.adapters.pki.keys import PRODUCTION_KDF, TEST_KDF, SitePki
@@ -23,19 +24,26 @@ from ebr.adapters.sealing.ed25519 import Ed25519Sealer, FileCheckpointStore
 from ebr.app.accounts import AccountService
 from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
+from ebr.app.batch_actions import BatchActionSignable
 from ebr.app.batches import BatchService
 from ebr.app.clients import ApiClientService
+from ebr.app.execution import ExecutionService
+from ebr.app.execution_context import ProcedureCache
+from ebr.app.incidents import IncidentService
 from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
 from ebr.app.policy import PolicyService, PolicySignable
-from ebr.app.ports import AlertSink, Clock
+from ebr.app.ports import AlertSink, Clock, Notifier
 from ebr.app.procedures import ProcedureService, ProcedureSignable
 from ebr.app.services import Services
 from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingChangeSignable, SettingsService
 from ebr.app.signing import Signable, SigningService
+from ebr.app.step_completion import StepSignable
 from ebr.app.system import SystemService, Version
+from ebr.app.terminals import TerminalService
 from ebr.app.trail import TrailService
+from ebr.app.training import TrainingService
 from ebr.config import ConfigError, Settings
 from ebr.engine.execution import Execution
 from ebr.engine.runtime import SpiffRuntime
@@ -95,7 +103,23 @@ def migrate(settings: Settings) -> None:
         owner.dispose()
 
 
-def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink | None = None) -> Runtime:
+def notifier_for(settings: Settings) -> Notifier:
+    """The incident notifier the deployment configures: webhook, e-mail, or the log."""
+    if settings.notify_webhook_url:
+        return WebhookNotifier(settings.notify_webhook_url)
+    if settings.notify_smtp_host:
+        return EmailNotifier(
+            settings.notify_smtp_host, settings.notify_smtp_port, settings.notify_smtp_from, settings.notify_smtp_to
+        )
+    return LogNotifier()
+
+
+def build(
+    settings: Settings,
+    clock: Clock | None = None,
+    alert_sink: AlertSink | None = None,
+    notifier: Notifier | None = None,
+) -> Runtime:
     """Wire every adapter for these settings; nothing happens at import time."""
     settings.check()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
@@ -117,10 +141,14 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
     keys = SitePki(settings.instance_path, TEST_KDF if settings.fast_password_hashing else PRODUCTION_KDF)
     library = FolderLibrary(settings.library_dir)
     runtime = SpiffRuntime()
+    execution = Execution()
+    procedures = ProcedureCache(library, runtime)
     signables: dict[str, Signable] = {
         "setting_change": SettingChangeSignable(clock),
         "signature_policy": PolicySignable(),
         "procedure_version": ProcedureSignable(library, runtime),
+        "batch_step": StepSignable(procedures, execution),
+        "batch_action": BatchActionSignable(procedures, execution),
     }
     services = Services(
         clock=clock,
@@ -139,6 +167,10 @@ def build(settings: Settings, clock: Clock | None = None, alert_sink: AlertSink 
         procedures=ProcedureService(uow, clock, library, runtime),
         masterdata=MasterDataService(uow, clock),
         orders=OrderService(uow, clock),
-        batches=BatchService(uow, clock, Execution(), runtime),
+        batches=BatchService(uow, clock, execution, runtime),
+        execution=ExecutionService(uow, clock, procedures),
+        incidents=IncidentService(uow, clock, notifier or notifier_for(settings)),
+        training=TrainingService(uow, clock),
+        terminals=TerminalService(uow, clock),
     )
     return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEMO_SECRET = "demo-only-secret-change-me"  # noqa: S105  # a known value production mode refuses
 ENVIRONMENTS = ("demo", "development", "test", "production")
@@ -35,6 +36,12 @@ class Settings:
     worker_interval_seconds: float = 10.0
     force_https: bool = False
     trusted_proxies: int = 0
+    # Where incidents are notified: a JSON webhook or an SMTP relay (one of them); otherwise the log only.
+    notify_webhook_url: str = ""
+    notify_smtp_host: str = ""
+    notify_smtp_port: int = 25
+    notify_smtp_from: str = ""
+    notify_smtp_to: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -59,6 +66,7 @@ class Settings:
         """Refuse unsafe combinations before anything starts."""
         if self.env not in ENVIRONMENTS:
             raise ConfigError(f"EBR_ENV must be one of {', '.join(ENVIRONMENTS)}.")
+        self._check_notifications()
         if not self.production:
             return
         if self.secret_key == DEMO_SECRET or len(self.secret_key) < 32:
@@ -69,6 +77,36 @@ class Settings:
             raise ConfigError("Production mode requires secure cookies (HTTPS).")
         if not self.force_https:
             raise ConfigError("Production mode requires HTTPS (EBR_FORCE_HTTPS): 21 CFR 11.30, open networks.")
+
+    def _check_notifications(self) -> None:
+        if self.notify_webhook_url:
+            if not _is_http_url(self.notify_webhook_url):
+                raise ConfigError("EBR_NOTIFY_WEBHOOK_URL must be an http:// or https:// URL with a host.")
+            if self.notify_smtp_host:
+                raise ConfigError("Notify by webhook (EBR_NOTIFY_WEBHOOK_URL) or by e-mail (EBR_NOTIFY_SMTP_HOST).")
+        if not self.notify_smtp_host:
+            return
+        if not 0 < self.notify_smtp_port < 65536:
+            raise ConfigError("EBR_NOTIFY_SMTP_PORT must be a port number (1-65535).")
+        addresses = (self.notify_smtp_from, *self.notify_smtp_to)
+        if not self.notify_smtp_to or any("@" not in a or any(c.isspace() for c in a) for a in addresses):
+            raise ConfigError("E-mail notification needs EBR_NOTIFY_SMTP_FROM and EBR_NOTIFY_SMTP_TO addresses.")
+
+
+def _is_http_url(text: str) -> bool:
+    try:
+        url = urlsplit(text)
+        _ = url.port  # raises on a port out of range
+    except ValueError:
+        return False
+    return url.scheme in ("http", "https") and bool(url.hostname) and not any(c.isspace() for c in text)
+
+
+def _port(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"EBR_NOTIFY_SMTP_PORT must be a number, not {value!r}.") from None
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -98,6 +136,11 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         worker_interval_seconds=float(env.get("EBR_WORKER_INTERVAL", "10")),
         force_https=_flag(env.get("EBR_FORCE_HTTPS"), mode == "production"),
         trusted_proxies=int(env.get("EBR_TRUSTED_PROXIES", "0")),
+        notify_webhook_url=env.get("EBR_NOTIFY_WEBHOOK_URL", "").strip(),
+        notify_smtp_host=env.get("EBR_NOTIFY_SMTP_HOST", "").strip(),
+        notify_smtp_port=_port(env.get("EBR_NOTIFY_SMTP_PORT", "25")),
+        notify_smtp_from=env.get("EBR_NOTIFY_SMTP_FROM", "").strip(),
+        notify_smtp_to=tuple(a.strip() for a in env.get("EBR_NOTIFY_SMTP_TO", "").split(",") if a.strip()),
     )
     settings.check()
     return settings

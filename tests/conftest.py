@@ -19,7 +19,7 @@ from ebr.adapters.db.engine import make_engine
 from ebr.adapters.db.migrate import upgrade
 from ebr.bootstrap import Runtime, build
 from ebr.config import Settings
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, RecordingNotifier
 
 pytest_plugins = ["tests.requirements_plugin"]
 
@@ -104,6 +104,11 @@ def alerts() -> RecordingAlertSink:
 
 
 @pytest.fixture
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+@pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         env="test",
@@ -116,9 +121,11 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings, clock: FakeClock, alerts: RecordingAlertSink) -> Iterator[Runtime]:
-    """The real application wired by bootstrap: real database, fake clock, recording alert sink."""
-    rt = build(settings, clock=clock, alert_sink=alerts)
+def runtime(
+    settings: Settings, clock: FakeClock, alerts: RecordingAlertSink, notifier: RecordingNotifier
+) -> Iterator[Runtime]:
+    """The real application wired by bootstrap: real database, fake clock, recording alert sink and notifier."""
+    rt = build(settings, clock=clock, alert_sink=alerts, notifier=notifier)
     yield rt
     rt.engine.dispose()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ebr.app.ports import DeliveryFailed, Incident
+
 
 class FakeClock:
     """A clock the test moves by hand; the only time the application sees."""
@@ -20,3 +22,16 @@ class FakeClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+
+class RecordingNotifier:
+    """Keeps the incidents it is sent; `failing = True` makes every delivery fail, as a dead relay would."""
+
+    def __init__(self) -> None:
+        self.received: list[Incident] = []
+        self.failing = False
+
+    def send(self, incident: Incident) -> None:
+        if self.failing:
+            raise DeliveryFailed(f"recording notifier set to fail (incident {incident.id})")
+        self.received.append(incident)

@@ -29,10 +29,15 @@ class RequestInfo:
     address: str = ""
     workstation: str = ""
     request_id: str = ""
+    # The registered terminal's name (DEV-05), else the workstation or address; entries store it as their terminal.
+    terminal: str = ""
+    terminal_registered: bool = False
 
     def as_context(self) -> dict[str, str]:
-        """Only the fields that are known."""
+        """Only the fields that are known; the terminal only where it says more than the workstation."""
         items = {"address": self.address, "workstation": self.workstation, "request_id": self.request_id}
+        if self.terminal != self.workstation:
+            items["terminal"] = self.terminal
         return {k: v for k, v in items.items() if v}
 
 

@@ -10,6 +10,8 @@ from ebr.app.auth import AuthService
 from ebr.app.batches import BatchService
 from ebr.app.clients import ApiClientService
 from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.execution import ExecutionService
+from ebr.app.incidents import IncidentService
 from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
 from ebr.app.policy import PolicyService
@@ -19,7 +21,9 @@ from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingsService
 from ebr.app.signing import SigningService
 from ebr.app.system import SystemService
+from ebr.app.terminals import TerminalService
 from ebr.app.trail import TrailService
+from ebr.app.training import TrainingService
 from ebr.domain.audit import Action
 
 
@@ -44,6 +48,10 @@ class Services:
     masterdata: MasterDataService
     orders: OrderService
     batches: BatchService
+    execution: ExecutionService
+    incidents: IncidentService
+    training: TrainingService
+    terminals: TerminalService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

@@ -44,6 +44,9 @@ class Permission(StrEnum):
     ERP_INBOUND = "erp.inbound"
     MASTERDATA_MANAGE = "masterdata.manage"
     ORDER_MANAGE = "order.manage"
+    TRAINING_MANAGE = "training.manage"
+    INCIDENT_ACKNOWLEDGE = "incident.acknowledge"
+    TERMINAL_MANAGE = "terminal.manage"
 
 
 _VIEW = {Permission.SELF, Permission.BATCH_VIEW, Permission.SYSTEM_READ}
@@ -82,6 +85,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 # Master data copies and production orders are the supervisor's; QA reads them (BATCH_VIEW); never the admin's (ACC-03).
 ROLE_PERMISSIONS[Role.SUPERVISOR] |= {Permission.MASTERDATA_MANAGE, Permission.ORDER_MANAGE}
+# Training is attested by a supervisor or QA, never by the admin, who could otherwise qualify anyone (ACC-03, ACC-09).
+ROLE_PERMISSIONS[Role.SUPERVISOR] |= {Permission.TRAINING_MANAGE, Permission.INCIDENT_ACKNOWLEDGE}
+ROLE_PERMISSIONS[Role.QA] |= {Permission.TRAINING_MANAGE, Permission.INCIDENT_ACKNOWLEDGE}
+# Incidents include failed deliveries and integrity findings the admin must see; terminals are configuration.
+ROLE_PERMISSIONS[Role.ADMIN] |= {Permission.INCIDENT_ACKNOWLEDGE, Permission.TERMINAL_MANAGE}
 
 # Pairs of roles one account may never hold together (FDA DI Q&A Q4; PIC/S 9.5).
 INCOMPATIBLE_ROLES: frozenset[frozenset[Role]] = frozenset(

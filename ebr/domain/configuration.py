@@ -45,6 +45,9 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("accounts.dormant_days", 90, 1, 3650, "Days without login after which an account is dormant"),
     SettingSpec("audit.checkpoint_minutes", 15, 1, 1440, "Minutes between signed checkpoints of the audit chain"),
     SettingSpec("clock.max_skew_seconds", 120, 1, 86400, "Allowed difference between application and database clocks"),
+    SettingSpec(
+        "execution.late_entry_minutes", 30, 1, 1440, "Minutes after a step became ready after which an entry is late"
+    ),
 )
 
 SPEC_BY_KEY: Mapping[str, SettingSpec] = {spec.key: spec for spec in SPECS}

@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from ebr.app.ports import BatchEngine
+from ebr.app.ports import BatchEngine, EngineCursor
 from ebr.domain.errors import Conflict, DomainError, InvalidInput
 from ebr.domain.procedure import ProcedureBundle
 from ebr.engine import workarounds
@@ -101,7 +101,7 @@ class Execution:
         return self._run(bundle, routed, Loaded(workflow, {}), lambda loaded: None)
 
     def complete(
-        self, bundle: ProcedureBundle, state: EngineState, step_key: str, values: Mapping[str, object]
+        self, bundle: ProcedureBundle, state: EngineCursor, step_key: str, values: Mapping[str, object]
     ) -> Advance:
         """Complete the ready step `step_key` with its values; StepNotReady if it is not ready after due timers."""
         parsed, routed = self._prepare(bundle)
@@ -114,7 +114,7 @@ class Execution:
 
         return self._run(bundle, routed, self._load(bundle, parsed, state), perform)
 
-    def ready(self, bundle: ProcedureBundle, state: EngineState) -> Advance:
+    def ready(self, bundle: ProcedureBundle, state: EngineCursor) -> Advance:
         """What is ready now; when a due timer fired, `state` in the result differs and should be stored."""
         parsed, routed = self._prepare(bundle)
         return self._run(bundle, routed, self._load(bundle, parsed, state), lambda loaded: None)
@@ -133,9 +133,11 @@ class Execution:
                 self._routing.popitem(last=False)
         return parsed, routed
 
-    def _load(self, bundle: ProcedureBundle, parsed: ParsedBundle, state: EngineState) -> Loaded:
+    def _load(self, bundle: ProcedureBundle, parsed: ParsedBundle, state: EngineCursor) -> Loaded:
         cached = self._cache.take((bundle.content_hash, state.digest))
-        return cached if cached is not None else self._codec.loads(state, parsed, bundle.content_hash)
+        if cached is not None:
+            return cached
+        return self._codec.loads(EngineState(state.value), parsed, bundle.content_hash)
 
     def _run(
         self, bundle: ProcedureBundle, routed: Routing, loaded: Loaded, action: Callable[[Loaded], None]

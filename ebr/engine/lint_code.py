@@ -1,5 +1,6 @@
-"""Lint rules on the code of a procedure: conditions, scripts, timers, service parameters, error payloads,
-calculated fields and instruction templates; and the ISO 8601 durations of timers and hold times."""
+"""Lint rules on the code of a procedure: conditions, scripts, timers, service parameters, error payloads, form
+expressions (calculated fields, yield, reconciliation) and instruction templates; and the ISO 8601 durations of
+timers and hold times."""
 
 from __future__ import annotations
 
@@ -141,11 +142,8 @@ class CodeLinter:
             if form is None or form.id in seen:
                 continue
             seen.add(form.id)
-            for field in form.fields:
-                if field.type == "calculated":
-                    yield from self._code(
-                        step.id, f"calculated field '{field.id}' of form '{form.id}':", field.expression
-                    )
+            for what, source in form_code(form):
+                yield from self._code(step.id, f"{what} of form '{form.id}':", source)
 
     def _templates(self, steps: Mapping[str, StepDefinition]) -> Iterator[LintProblem]:
         for step in steps.values():
@@ -160,6 +158,23 @@ class CodeLinter:
             if unknown:
                 names = ", ".join(f"'{name}'" for name in unknown)
                 yield LintProblem(step.id, f"the instructions name unknown variable {names}")
+
+
+def form_code(form: FormDefinition) -> Iterator[tuple[str, str]]:
+    """Every expression a form carries, with what it is: calculated fields, yield and reconciliation amounts."""
+    for field in form.fields:
+        if field.type == "calculated":
+            yield f"calculated field '{field.id}'", field.expression
+    spec = form.yield_spec
+    if spec is not None:
+        yield "yield produced", spec.produced
+        yield "yield theoretical", spec.theoretical
+        yield "yield scrap", spec.scrap
+        yield "yield samples", spec.samples
+    for line in form.reconciliation:
+        amounts = {"issued": line.issued, "used": line.used, "returned": line.returned, "waste": line.waste}
+        for name, source in amounts.items():
+            yield f"reconciliation of '{line.material}' {name}", source
 
 
 def hold_problems(step: StepDefinition) -> Iterator[LintProblem]:

@@ -13,11 +13,14 @@ from typing import Any
 from ebr.app.ports import LintProblem
 from ebr.domain.calculations import FUNCTION_NAMES, ExpressionRefused, parse
 from ebr.domain.limits import Limit
-from ebr.domain.steps import DeviceSource, FieldDefinition, FormDefinition
+from ebr.domain.materials import CODE_RE, UNITS
+from ebr.domain.steps import DeviceSource, FieldDefinition, FormDefinition, ReconciliationLine, YieldSpec
 from ebr.library import schema
 from ebr.library.errors import ContentInvalid
 
 FOLDER = "forms"
+YIELD_AMOUNTS = ("produced", "theoretical", "scrap", "samples")
+RECONCILIATION_AMOUNTS = ("issued", "used", "returned", "waste")
 
 
 def path_of(form_id: str) -> str:
@@ -99,8 +102,17 @@ def _rules(path: str, document: Mapping[str, Any]) -> list[LintProblem]:
     stem = PurePosixPath(path).stem
     if document["id"] != stem:
         found.append(schema.at(path, "id", f"{document['id']!r} does not match the file name {stem!r}"))
+    found.extend(_field_problems(path, document["fields"]))
+    if "yield" in document:
+        found.extend(_yield_problems(path, document["yield"]))
+    found.extend(_reconciliation_problems(path, document.get("reconciliation", [])))
+    return found
+
+
+def _field_problems(path: str, fields: list[Mapping[str, Any]]) -> list[LintProblem]:
+    found: list[LintProblem] = []
     first: dict[str, int] = {}
-    for index, item in enumerate(document["fields"]):
+    for index, item in enumerate(fields):
         where = f"fields[{index}]"
         field_id = item["id"]
         if field_id in first:
@@ -141,6 +153,55 @@ def _expression_problems(item: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _amount_problems(path: str, where: str, spec: Mapping[str, Any], keys: tuple[str, ...]) -> list[LintProblem]:
+    """Each amount expression through the one evaluator, so a malformed or hostile one is refused at import."""
+    found = []
+    for key in (key for key in keys if key in spec):
+        try:
+            parse(spec[key])
+        except ExpressionRefused as exc:
+            found.append(schema.at(path, f"{where}.{key}", str(exc)))
+    return found
+
+
+def _unit_problems(path: str, where: str, unit: str) -> list[LintProblem]:
+    # Yield and reconciliation amounts are compared with stock, so only the material master's units make sense.
+    if unit in UNITS:
+        return []
+    return [schema.at(path, where, f"{unit!r} is not a unit of measure (one of {', '.join(sorted(UNITS))})")]
+
+
+def _yield_problems(path: str, spec: Mapping[str, Any]) -> list[LintProblem]:
+    found = _amount_problems(path, "yield", spec, YIELD_AMOUNTS) + _unit_problems(path, "yield.unit", spec["unit"])
+    limits = spec.get("limits", {})
+    for key in ("min", "max"):
+        if key in limits and Decimal(limits[key]) < 0:
+            found.append(schema.at(path, "yield.limits", f"{key} {limits[key]} is negative"))
+    if "min" in limits and "max" in limits and Decimal(limits["min"]) > Decimal(limits["max"]):
+        found.append(schema.at(path, "yield.limits", f"min {limits['min']} is above max {limits['max']}"))
+    return found
+
+
+def _reconciliation_problems(path: str, lines: list[Mapping[str, Any]]) -> list[LintProblem]:
+    found: list[LintProblem] = []
+    first: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        where = f"reconciliation[{index}]"
+        material = line["material"]
+        if material in first:
+            reason = f"{material!r} is already reconciled in reconciliation[{first[material]}]"
+            found.append(schema.at(path, f"{where}.material", reason))
+        first.setdefault(material, index)
+        if not CODE_RE.fullmatch(material):
+            reason = f"{material!r} is not a material code (a letter or digit, then letters, digits, . _ / -)"
+            found.append(schema.at(path, f"{where}.material", reason))
+        found.extend(_unit_problems(path, f"{where}.unit", line["unit"]))
+        found.extend(_amount_problems(path, where, line, RECONCILIATION_AMOUNTS))
+        if "tolerance" in line and Decimal(line["tolerance"]) < 0:
+            found.append(schema.at(path, f"{where}.tolerance", f"tolerance {line['tolerance']} is negative"))
+    return found
+
+
 def _limit(limits: Mapping[str, Any], unit: str) -> Limit:
     def number(key: str) -> Decimal | None:
         return Decimal(limits[key]) if key in limits else None
@@ -157,24 +218,55 @@ def _limit(limits: Mapping[str, Any], unit: str) -> Limit:
 
 
 def _build(document: Mapping[str, Any]) -> FormDefinition:
-    fields = []
-    for item in document["fields"]:
-        source = item.get("source")
-        unit = item.get("unit", "")
-        fields.append(
-            FieldDefinition(
-                id=item["id"],
-                label=item["label"],
-                type=item["type"],
-                unit=unit,
-                required=item.get("required", True),
-                precision=item.get("precision"),
-                limit=_limit(item["limits"], unit) if "limits" in item else None,
-                expression=item.get("expression", ""),
-                choices=tuple(item.get("choices", ())),
-                check=item.get("check", ""),
-                source=DeviceSource(source["equipment"], source["tag"]) if source else None,
-                help=item.get("help", ""),
-            )
-        )
-    return FormDefinition(id=document["id"], title=document["title"], fields=tuple(fields))
+    return FormDefinition(
+        id=document["id"],
+        title=document["title"],
+        fields=tuple(_field(item) for item in document["fields"]),
+        yield_spec=_yield(document["yield"]) if "yield" in document else None,
+        reconciliation=tuple(_line(line) for line in document.get("reconciliation", ())),
+    )
+
+
+def _field(item: Mapping[str, Any]) -> FieldDefinition:
+    source = item.get("source")
+    unit = item.get("unit", "")
+    return FieldDefinition(
+        id=item["id"],
+        label=item["label"],
+        type=item["type"],
+        unit=unit,
+        required=item.get("required", True),
+        precision=item.get("precision"),
+        limit=_limit(item["limits"], unit) if "limits" in item else None,
+        expression=item.get("expression", ""),
+        choices=tuple(item.get("choices", ())),
+        check=item.get("check", ""),
+        source=DeviceSource(source["equipment"], source["tag"]) if source else None,
+        help=item.get("help", ""),
+        double_entry=item.get("verify") == "double_entry",
+    )
+
+
+def _yield(spec: Mapping[str, Any]) -> YieldSpec:
+    limits = spec.get("limits", {})
+    return YieldSpec(
+        produced=spec["produced"],
+        theoretical=spec["theoretical"],
+        unit=spec["unit"],
+        scrap=spec.get("scrap", "0"),
+        samples=spec.get("samples", "0"),
+        low=Decimal(limits["min"]) if "min" in limits else None,
+        high=Decimal(limits["max"]) if "max" in limits else None,
+    )
+
+
+def _line(line: Mapping[str, Any]) -> ReconciliationLine:
+    return ReconciliationLine(
+        material=line["material"],
+        unit=line["unit"],
+        issued=line["issued"],
+        used=line["used"],
+        returned=line.get("returned", "0"),
+        waste=line.get("waste", "0"),
+        tolerance=Decimal(line.get("tolerance", "0")),
+    )

@@ -88,16 +88,21 @@ def _register_blueprints(app: Flask) -> None:
     from ebr.web.admin.views import bp as admin_bp
     from ebr.web.api.views import bp as api_bp
     from ebr.web.auth.views import bp as auth_bp
+    from ebr.web.incidents.views import bp as incidents_bp
     from ebr.web.main.views import bp as main_bp
     from ebr.web.materials.views import bp as materials_bp
     from ebr.web.orders.views import bp as orders_bp
     from ebr.web.procedures.views import bp as procedures_bp
     from ebr.web.signing.views import bp as signing_bp
+    from ebr.web.terminals.views import bp as terminals_bp
     from ebr.web.trail.views import bp as trail_bp
+    from ebr.web.training.views import bp as training_bp
 
     for bp in (auth_bp, main_bp, admin_bp, trail_bp, api_bp, signing_bp, procedures_bp):
         app.register_blueprint(bp)
     for bp in (materials_bp, orders_bp):
+        app.register_blueprint(bp)
+    for bp in (incidents_bp, training_bp, terminals_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # bearer-token clients send no cookies, so there is nothing to forge
     public()(app.view_functions["static"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Flask, Request, g, request
+from flask import Flask, Request, current_app, g, request
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 from werkzeug.wrappers import Response
@@ -15,6 +15,7 @@ from ebr.app.services import Services
 from ebr.app.sessions import ActiveSession
 
 COOKIE = "ebr_session"
+TERMINAL_COOKIE = "ebr_terminal"  # a registered terminal's token, set on the kiosk by the admin (DEV-05)
 
 
 class ServerSession(CallbackDict[str, Any], SessionMixin):
@@ -51,11 +52,24 @@ def current_session() -> ServerSession:
 
 
 def request_info(request: Request) -> RequestInfo:
-    """Source address, workstation and a request id for the audit context (AUD-02)."""
+    """Source address, workstation, terminal and a request id for the audit context (AUD-02, DEV-05)."""
     if "request_id" not in g:
         g.request_id = uuid.uuid4().hex
-    workstation = request.headers.get("X-Workstation", "") or request.headers.get("User-Agent", "")
-    return RequestInfo(request.remote_addr or "", workstation[:200], g.request_id)
+    workstation = (request.headers.get("X-Workstation", "") or request.headers.get("User-Agent", ""))[:200]
+    address = request.remote_addr or ""
+    registered = _registered_terminal(request)
+    terminal = registered or workstation or address
+    return RequestInfo(address, workstation, g.request_id, terminal, registered is not None)
+
+
+def _registered_terminal(request: Request) -> str | None:
+    # Resolved once per request: the session interface and the views both ask.
+    if "terminal" not in g:
+        token = request.cookies.get(TERMINAL_COOKIE, "")
+        services: Services = current_app.extensions["ebr.services"]
+        g.terminal = services.terminals.resolve(token) if token else None
+    name: str | None = g.terminal
+    return name
 
 
 class ServerSideSessionInterface(SessionInterface):

@@ -25,6 +25,11 @@ def deliver_alerts(rt: Runtime) -> object:
     return rt.services.alerts.deliver_pending()
 
 
+def deliver_incidents(rt: Runtime) -> object:
+    """Notify incidents once; a failed delivery is tried again next round."""
+    return rt.services.incidents.deliver_pending()
+
+
 def checkpoint_audit(rt: Runtime) -> object:
     """Sign the audit chain head periodically (AUD-06)."""
     minutes = rt.services.settings.current()["audit.checkpoint_minutes"]
@@ -47,6 +52,7 @@ def check_clock(rt: Runtime) -> object:
 
 JOBS: tuple[Job, ...] = (
     Job("alerts", deliver_alerts),
+    Job("incidents", deliver_incidents),
     Job("audit-checkpoint", checkpoint_audit),
     Job("clock", check_clock),
 )

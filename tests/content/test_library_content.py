@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from ebr.demo.materials import DEMO_MATERIALS
 from ebr.domain.calculations import parse
 from ebr.domain.procedure import ProcedureBundle
 from ebr.library import bpmn, equipment, forms
@@ -255,6 +256,34 @@ class TestGranulation:
         assert yield_pct is not None
         assert yield_pct.type == "calculated"
         assert "final_reconciliation" in {t.get("id") for t in self.root().iter(f"{BPMN}userTask")}
+
+    def test_the_yield_step_declares_its_yield_with_the_limits_of_its_yield_field(self) -> None:
+        form = LIBRARY.forms(LIBRARY.bundle("granulation"))["calculate_yield"]
+        spec = form.yield_spec
+        assert spec is not None
+        assert (spec.produced, spec.scrap, spec.samples) == ("tablets_mass", "rejects_mass", "samples_mass")
+        assert parse(spec.theoretical).names == {"api_mass", "mcc_mass", "pvp_mass", "crosc_mass", "mgst_mass"}
+        field = form.field("yield_pct")
+        assert field is not None
+        assert field.limit is not None
+        assert (spec.low, spec.high) == (field.limit.minimum, field.limit.maximum)
+
+    def test_the_final_reconciliation_balances_the_api_of_the_demo_material_master(self) -> None:
+        form = LIBRARY.forms(LIBRARY.bundle("granulation"))["final_reconciliation"]
+        units = {material.code: material.unit for material in DEMO_MATERIALS}
+        assert [(line.material, line.unit) for line in form.reconciliation] == [("PARA-API", units["PARA-API"])]
+        line = form.reconciliation[0]
+        assert (line.issued, line.used, line.returned, line.waste) == (
+            "api_issued",
+            "api_mass",
+            "api_returned",
+            "api_waste",
+        )
+        assert line.tolerance > 0
+
+    def test_the_batch_order_number_is_entered_twice(self) -> None:
+        form = LIBRARY.forms(LIBRARY.bundle("granulation"))["confirm_batch_order"]
+        assert [f.id for f in form.fields if f.double_entry] == ["batch_order"]
 
 
 def test_the_equipment_tag_maps_match_the_readme_format() -> None:

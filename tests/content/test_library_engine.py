@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from ebr.domain.batch import reconcile, yield_percent
+from ebr.domain.calculations import parse
 from ebr.domain.signatures import SitePolicy, parse_policy
+from ebr.engine.dryrun import fill
 from ebr.engine.runtime import SpiffRuntime
 from ebr.library.loader import FolderLibrary
 
@@ -61,6 +65,28 @@ def test_granulation_runs_to_the_end(runtime: SpiffRuntime) -> None:
     assert len(user_steps) >= 34  # line clearance + every step of the nominal path
     assert user_steps[-1] == "final_reconciliation"
     assert not {"record_dispensing_deviation", "record_drying_deviation", "record_yield_deviation"} & set(result.path)
+
+
+def test_the_nominal_values_give_a_yield_within_limits_and_a_balanced_reconciliation(runtime: SpiffRuntime) -> None:
+    bundle = LIBRARY.bundle("granulation")
+    forms, steps = LIBRARY.forms(bundle), runtime.steps(bundle)
+    data: dict[str, object] = {}
+    for step_id in (element for element in runtime.dry_run(bundle, forms, {}).path if element in steps):
+        data.update(fill(forms[steps[step_id].form_id], {}, data))
+
+    def amount(source: str) -> Decimal:
+        value = parse(source).evaluate(data)
+        assert isinstance(value, Decimal)
+        return value
+
+    spec = forms["calculate_yield"].yield_spec
+    assert spec is not None
+    assert spec.low is not None
+    assert spec.high is not None
+    assert spec.low <= yield_percent(amount(spec.produced), amount(spec.theoretical)) <= spec.high
+    for line in forms["final_reconciliation"].reconciliation:
+        balance = reconcile(amount(line.issued), amount(line.used), amount(line.returned), amount(line.waste))
+        assert not balance.exceeds(line.tolerance), line.material
 
 
 def test_granulation_reworks_twice_then_passes(runtime: SpiffRuntime) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ebr.app.ports import LintProblem
-from ebr.domain.steps import FormDefinition
+from ebr.domain.steps import FormDefinition, ReconciliationLine, YieldSpec
 from ebr.engine.runtime import SpiffRuntime
 from tests.engine.builders import DATA, EQUIPMENT, FORMS, bundle, bundle_of, chain, site_policy
 
@@ -106,6 +107,39 @@ def test_a_form_field_bound_to_an_unknown_equipment_class_is_named(runtime: Spif
         )
         in problems
     )
+
+
+def test_yield_and_reconciliation_read_known_variables_only(runtime: SpiffRuntime) -> None:
+    totals = FormDefinition(
+        "record_yield",
+        "Record yield",
+        FORMS["record_yield"].fields,
+        yield_spec=YieldSpec("tablet_mass", "api_mass", "kg", scrap="rejects_mass"),
+        reconciliation=(ReconciliationLine("PARA-API", "kg", "issued_mass", "api_mass", returned="api_mass / 100"),),
+    )
+    problems = runtime.lint(
+        bundle("linear", "linear/procedure.bpmn"), {**FORMS, "record_yield": totals}, EQUIPMENT, None
+    )
+    assert problems == [
+        LintProblem("record_yield", "yield produced of form 'record_yield': names unknown variable 'tablet_mass'"),
+        LintProblem("record_yield", "yield scrap of form 'record_yield': names unknown variable 'rejects_mass'"),
+        LintProblem(
+            "record_yield",
+            "reconciliation of 'PARA-API' issued of form 'record_yield': names unknown variable 'issued_mass'",
+        ),
+    ]
+
+
+def test_yield_and_reconciliation_over_known_variables_lint_clean(runtime: SpiffRuntime) -> None:
+    totals = FormDefinition(
+        "record_yield",
+        "Record yield",
+        FORMS["record_yield"].fields,
+        yield_spec=YieldSpec("api_mass", "25", "kg", low=Decimal("95"), high=Decimal("100")),
+        reconciliation=(ReconciliationLine("PARA-API", "kg", "26", "api_mass", returned="1", waste="yield_pct / 100"),),
+    )
+    forms = {**FORMS, "record_yield": totals}
+    assert runtime.lint(bundle("linear", "linear/procedure.bpmn"), forms, EQUIPMENT, site_policy()) == []
 
 
 def test_the_engine_and_our_rules_do_not_both_report_one_fault(runtime: SpiffRuntime) -> None:

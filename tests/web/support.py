@@ -151,6 +151,8 @@ def route_calls(app: Flask, user_id: int, kinds: frozenset[str] = frozenset({"pa
         "policy_id": (1,),
         "version_id": (1,),
         "order_id": (1,),
+        "incident_id": (1,),
+        "terminal_id": (1,),
     }
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):

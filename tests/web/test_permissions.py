@@ -61,6 +61,13 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "orders.create": Permission.ORDER_MANAGE,
     "orders.release": Permission.ORDER_MANAGE,
     "orders.cancel": Permission.ORDER_MANAGE,
+    "incidents.index": Permission.INCIDENT_ACKNOWLEDGE,
+    "incidents.acknowledge": Permission.INCIDENT_ACKNOWLEDGE,
+    "training.index": Permission.TRAINING_MANAGE,
+    "training.record": Permission.TRAINING_MANAGE,
+    "terminals.index": Permission.TERMINAL_MANAGE,
+    "terminals.register": Permission.TERMINAL_MANAGE,
+    "terminals.deactivate": Permission.TERMINAL_MANAGE,
 }
 # Permissions that enter, change or sign batch data: never the administrator's (ACC-03).
 BATCH_DATA_PERMISSIONS = frozenset(

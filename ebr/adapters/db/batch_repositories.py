@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ebr.adapters.db.models import BatchEngineStateRow, BatchRow, ProductionOrderRow, StepRecordRow
 from ebr.app.ports import EngineStep, StoredBatch, StoredStep
 from ebr.domain.batch import Batch, BatchStatus
-from ebr.domain.errors import NotFound
+from ebr.domain.errors import Conflict, NotFound
 
 
 def _batch(r: BatchRow, order_number: str) -> StoredBatch:
@@ -22,12 +22,32 @@ def _batch(r: BatchRow, order_number: str) -> StoredBatch:
         r.procedure_hash,
         BatchStatus(r.status),
         r.version,
+        r.held_since,
     )
-    return StoredBatch(r.id, batch, r.order_id, r.started_at, r.started_by)
+    return StoredBatch(r.id, batch, r.order_id, r.started_at, r.started_by, r.held_since)
 
 
 def _step(r: StepRecordRow) -> StoredStep:
-    return StoredStep(r.id, r.batch_id, r.step_id, r.process_id, r.iteration, r.engine_key, r.status, r.became_ready_at)
+    return StoredStep(
+        r.id,
+        r.batch_id,
+        r.step_id,
+        r.process_id,
+        r.iteration,
+        r.engine_key,
+        r.status,
+        r.became_ready_at,
+        r.version,
+        r.assigned_to,
+        r.performed_by,
+        r.performed_at,
+        r.verified_by,
+        r.verified_at,
+        r.completed_at,
+        r.hold_earliest,
+        r.hold_latest,
+        r.hold_deviation_id,
+    )
 
 
 class SqlBatchRepository:
@@ -67,8 +87,10 @@ class SqlBatchRepository:
         row = self._s.scalars(select(BatchRow).where(BatchRow.order_id == order_id)).first()
         return self._stored(row) if row else None
 
-    def put_state(self, batch_pk: int, state: bytes, digest: str, at: datetime) -> None:
+    def put_state(self, batch_pk: int, state: bytes, digest: str, at: datetime, expected: str | None = None) -> None:
         row = self._s.get(BatchEngineStateRow, batch_pk)
+        if row is not None and expected is not None and row.state_sha256 != expected:
+            raise Conflict("The batch moved on meanwhile: reload it.")
         if row is None:
             row = BatchEngineStateRow(batch_id=batch_pk)
             self._s.add(row)
@@ -81,7 +103,13 @@ class SqlBatchRepository:
             raise NotFound(f"No engine state for batch {batch_pk}.")
         return row.state, row.state_sha256
 
-    def add_step(self, batch_pk: int, step: EngineStep, at: datetime) -> StoredStep:
+    def add_step(
+        self,
+        batch_pk: int,
+        step: EngineStep,
+        at: datetime,
+        hold: tuple[datetime | None, datetime | None] = (None, None),
+    ) -> StoredStep:
         row = StepRecordRow(
             batch_id=batch_pk,
             step_id=step.step_id,
@@ -90,6 +118,9 @@ class SqlBatchRepository:
             engine_key=step.key,
             status="ready",
             became_ready_at=at,
+            version=1,
+            hold_earliest=hold[0],
+            hold_latest=hold[1],
         )
         self._s.add(row)
         self._s.flush()
@@ -100,3 +131,56 @@ class SqlBatchRepository:
         if status is not None:
             stmt = stmt.where(StepRecordRow.status == status)
         return [_step(r) for r in self._s.scalars(stmt)]
+
+    def by_pk(self, batch_pk: int) -> StoredBatch:
+        row = self._s.get(BatchRow, batch_pk)
+        if row is None:
+            raise NotFound(f"No batch {batch_pk}.")
+        return self._stored(row)
+
+    def lock(self, batch_id: str) -> StoredBatch:
+        """The batch, locked for this transaction: commands on one batch run one after the other (SEQ-03)."""
+        query = select(BatchRow).where(BatchRow.batch_id == batch_id).with_for_update()
+        # populate_existing: what the previous holder of the lock committed, not a copy read before it
+        row = self._s.scalars(query.execution_options(populate_existing=True)).first()
+        if row is None:
+            raise NotFound(f"No batch {batch_id}.")
+        return self._stored(row)
+
+    def step(self, step_pk: int) -> StoredStep:
+        row = self._s.get(StepRecordRow, step_pk)
+        if row is None:
+            raise NotFound(f"No step record {step_pk}.")
+        return _step(row)
+
+    def update_step(self, step_pk: int, expected_version: int, **changes: object) -> StoredStep:
+        row = self._s.get(StepRecordRow, step_pk)
+        if row is None:
+            raise NotFound(f"No step record {step_pk}.")
+        if row.version != expected_version:
+            raise Conflict(f"Step {row.step_id} changed meanwhile: reload it.")
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.version = expected_version + 1
+        self._s.flush()
+        return _step(row)
+
+    def update_batch(self, batch: Batch, expected_version: int, held_since: datetime | None) -> None:
+        row = self._s.scalars(select(BatchRow).where(BatchRow.batch_id == batch.id)).one()
+        if row.version != expected_version:
+            raise Conflict(f"Batch {batch.id} changed meanwhile: reload it.")
+        row.status, row.version, row.held_since = str(batch.status), batch.version, held_since
+        self._s.flush()
+
+    def active(self) -> list[StoredBatch]:
+        live = ("in_progress", "held", "completed", "in_review")
+        rows = self._s.scalars(select(BatchRow).where(BatchRow.status.in_(live)).order_by(BatchRow.id))
+        return [self._stored(r) for r in rows]
+
+    def overdue_steps(self, now: datetime) -> list[StoredStep]:
+        query = select(StepRecordRow).where(
+            StepRecordRow.hold_latest < now,
+            StepRecordRow.hold_deviation_id.is_(None),
+            StepRecordRow.status.in_(("ready", "performed")),
+        )
+        return [_step(r) for r in self._s.scalars(query.order_by(StepRecordRow.id))]

@@ -10,6 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebr.adapters.db import audit_guard
 from ebr.adapters.db.batch_repositories import SqlBatchRepository
+from ebr.adapters.db.execution_repositories import (
+    SqlBatchActionRepository,
+    SqlDeviationRepository,
+    SqlStepValueRepository,
+    SqlYieldRepository,
+)
 from ebr.adapters.db.masterdata_repositories import (
     SqlContainerRepository,
     SqlMaterialLotRepository,
@@ -17,6 +23,11 @@ from ebr.adapters.db.masterdata_repositories import (
     SqlProductionOrderRepository,
 )
 from ebr.adapters.db.models import AlertRow, AuditEntryRow, AuditHeadRow
+from ebr.adapters.db.operations_repositories import (
+    SqlIncidentRepository,
+    SqlTerminalRepository,
+    SqlTrainingRepository,
+)
 from ebr.adapters.db.procedure_repositories import SqlProcedureRepository
 from ebr.adapters.db.repositories import (
     SqlAlertRepository,
@@ -76,6 +87,13 @@ class SqlAlchemyUnitOfWork:
         self.containers = SqlContainerRepository(s)
         self.orders = SqlProductionOrderRepository(s)
         self.batches = SqlBatchRepository(s)
+        self.step_values = SqlStepValueRepository(s)
+        self.deviations = SqlDeviationRepository(s)
+        self.batch_actions = SqlBatchActionRepository(s)
+        self.yields = SqlYieldRepository(s)
+        self.incidents = SqlIncidentRepository(s)
+        self.training = SqlTrainingRepository(s)
+        self.terminals = SqlTerminalRepository(s)
         return self
 
     def __exit__(

@@ -42,12 +42,26 @@ class EngineAdvance(Protocol):
     def ready(self) -> Sequence[EngineStep]: ...
     @property
     def completed(self) -> bool: ...
+    @property
+    def path(self) -> Sequence[str]: ...
 
 
 class BatchEngine(Protocol):
     """Runs a batch's pinned procedure; the state is a value the app stores in its own transaction."""
 
     def start(self, bundle: ProcedureBundle, initial: Mapping[str, object]) -> EngineAdvance: ...
+    def complete(
+        self, bundle: ProcedureBundle, state: EngineCursor, step_key: str, values: Mapping[str, object]
+    ) -> EngineAdvance: ...
+    def ready(self, bundle: ProcedureBundle, state: EngineCursor) -> EngineAdvance: ...
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A stored engine state handed back to the engine."""
+
+    value: bytes
+    digest: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +73,7 @@ class StoredBatch:
     order_id: int
     started_at: datetime
     started_by: int | None
+    held_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,16 @@ class StoredStep:
     engine_key: str
     status: str
     became_ready_at: datetime
+    version: int = 1
+    assigned_to: int | None = None
+    performed_by: int | None = None
+    performed_at: datetime | None = None
+    verified_by: int | None = None
+    verified_at: datetime | None = None
+    completed_at: datetime | None = None
+    hold_earliest: datetime | None = None
+    hold_latest: datetime | None = None
+    hold_deviation_id: int | None = None
 
 
 class BatchRepository(Protocol):
@@ -81,7 +106,22 @@ class BatchRepository(Protocol):
     def add(self, batch: Batch, order_id: int, started_at: datetime, started_by: int | None) -> StoredBatch: ...
     def get(self, batch_id: str) -> StoredBatch: ...
     def by_order(self, order_id: int) -> StoredBatch | None: ...
-    def put_state(self, batch_pk: int, state: bytes, digest: str, at: datetime) -> None: ...
+    def put_state(
+        self, batch_pk: int, state: bytes, digest: str, at: datetime, expected: str | None = None
+    ) -> None: ...
     def state(self, batch_pk: int) -> tuple[bytes, str]: ...
-    def add_step(self, batch_pk: int, step: EngineStep, at: datetime) -> StoredStep: ...
+    def add_step(
+        self,
+        batch_pk: int,
+        step: EngineStep,
+        at: datetime,
+        hold: tuple[datetime | None, datetime | None] = (None, None),
+    ) -> StoredStep: ...
     def steps(self, batch_pk: int, status: str | None = None) -> list[StoredStep]: ...
+    def by_pk(self, batch_pk: int) -> StoredBatch: ...
+    def lock(self, batch_id: str) -> StoredBatch: ...
+    def step(self, step_pk: int) -> StoredStep: ...
+    def update_step(self, step_pk: int, expected_version: int, **changes: object) -> StoredStep: ...
+    def update_batch(self, batch: Batch, expected_version: int, held_since: datetime | None) -> None: ...
+    def active(self) -> list[StoredBatch]: ...
+    def overdue_steps(self, now: datetime) -> list[StoredStep]: ...

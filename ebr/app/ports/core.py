@@ -10,12 +10,14 @@ from typing import Protocol
 
 from ebr.app.context import AuditContext
 from ebr.app.ports.batches import BatchRepository
+from ebr.app.ports.execution import BatchActionRepository, DeviationRepository, StepValueRepository, YieldRepository
 from ebr.app.ports.masterdata import (
     ContainerRepository,
     MaterialLotRepository,
     MaterialRepository,
     ProductionOrderRepository,
 )
+from ebr.app.ports.operations import IncidentRepository, TerminalRepository, TrainingRepository
 from ebr.app.ports.procedures import ProcedureRepository
 from ebr.app.ports.signing import (
     AcknowledgementRepository,
@@ -283,6 +285,20 @@ class UnitOfWork(Protocol):
     def orders(self) -> ProductionOrderRepository: ...
     @property
     def batches(self) -> BatchRepository: ...
+    @property
+    def step_values(self) -> StepValueRepository: ...
+    @property
+    def deviations(self) -> DeviationRepository: ...
+    @property
+    def batch_actions(self) -> BatchActionRepository: ...
+    @property
+    def yields(self) -> YieldRepository: ...
+    @property
+    def incidents(self) -> IncidentRepository: ...
+    @property
+    def training(self) -> TrainingRepository: ...
+    @property
+    def terminals(self) -> TerminalRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

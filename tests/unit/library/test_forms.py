@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from ebr.domain.errors import InvalidInput
 from ebr.domain.limits import Limit
-from ebr.domain.steps import DeviceSource
+from ebr.domain.steps import DeviceSource, ReconciliationLine, YieldSpec
 from ebr.library import forms, schema
 from ebr.library.errors import ContentInvalid
 
@@ -21,7 +21,14 @@ GOOD: dict[str, Any] = {
     "id": "weigh_api",
     "title": "Weigh API",
     "fields": [
-        {"id": "api_lot", "label": "API lot", "type": "barcode", "required": True, "check": "material_lot"},
+        {
+            "id": "api_lot",
+            "label": "API lot",
+            "type": "barcode",
+            "required": True,
+            "check": "material_lot",
+            "verify": "double_entry",
+        },
         {
             "id": "api_mass",
             "label": "Net mass",
@@ -34,6 +41,26 @@ GOOD: dict[str, Any] = {
         {"id": "yield_pct", "label": "Yield", "type": "calculated", "unit": "%", "expression": "api_mass / 25 * 100"},
         {"id": "grade", "label": "Grade", "type": "choice", "choices": ["A", "B"], "help": "From the label."},
         {"id": "temp", "label": "Temperature", "type": "reading", "source": {"equipment": "probe", "tag": "t"}},
+        {"id": "sealed", "label": "Container sealed", "type": "boolean"},
+    ],
+    "yield": {
+        "produced": "api_mass",
+        "theoretical": "25.000",
+        "unit": "kg",
+        "scrap": "0.010",
+        "limits": {"min": "95.0", "max": "100.5"},
+    },
+    "reconciliation": [
+        {"material": "PARA-API", "unit": "kg", "issued": "api_mass + 5", "used": "api_mass", "returned": "5"},
+        {
+            "material": "MCC-101",
+            "unit": "kg",
+            "issued": "30",
+            "used": "api_mass",
+            "returned": "4",
+            "waste": "1",
+            "tolerance": "0.050",
+        },
     ],
 }
 
@@ -69,7 +96,7 @@ def test_the_schema_is_valid_draft_2020_12() -> None:
 def test_a_good_form_becomes_a_form_definition_with_exact_decimals() -> None:
     form = forms.read(PATH, encode(GOOD))
     assert form.id == "weigh_api"
-    assert [f.id for f in form.fields] == ["api_lot", "api_mass", "yield_pct", "grade", "temp"]
+    assert [f.id for f in form.fields] == ["api_lot", "api_mass", "yield_pct", "grade", "temp", "sealed"]
     mass = form.field("api_mass")
     assert mass is not None
     assert mass.limit == Limit(target=Decimal("25.000"), tolerance=Decimal("0.050"), unit="kg")
@@ -80,6 +107,41 @@ def test_a_good_form_becomes_a_form_definition_with_exact_decimals() -> None:
     assert form.fields[3].choices == ("A", "B")
     assert form.fields[3].help == "From the label."
     assert all(f.required for f in form.fields)
+    assert [f.double_entry for f in form.fields] == [True, False, False, False, False, False]
+
+
+def test_yield_and_reconciliation_are_read_with_their_defaults() -> None:
+    form = forms.read(PATH, encode(GOOD))
+    assert form.yield_spec == YieldSpec(
+        produced="api_mass",
+        theoretical="25.000",
+        unit="kg",
+        scrap="0.010",
+        samples="0",
+        low=Decimal("95.0"),
+        high=Decimal("100.5"),
+    )
+    assert form.reconciliation == (
+        ReconciliationLine("PARA-API", "kg", "api_mass + 5", "api_mass", "5", "0", Decimal("0")),
+        ReconciliationLine("MCC-101", "kg", "30", "api_mass", "4", "1", Decimal("0.050")),
+    )
+
+
+def test_a_form_without_yield_or_reconciliation_has_none() -> None:
+    document = changed("yield", ...)
+    del document["reconciliation"]
+    form = forms.read(PATH, encode(document))
+    assert form.yield_spec is None
+    assert form.reconciliation == ()
+
+
+def test_yield_limits_may_be_one_sided() -> None:
+    form = forms.read(PATH, encode(changed("yield.limits", {"min": "90"})))
+    assert form.yield_spec is not None
+    assert (form.yield_spec.low, form.yield_spec.high) == (Decimal("90"), None)
+    assert forms.read(PATH, encode(changed("yield.limits", ...))).yield_spec == YieldSpec(
+        "api_mass", "25.000", "kg", scrap="0.010"
+    )
 
 
 @pytest.mark.parametrize(
@@ -143,6 +205,45 @@ def test_each_bad_form_is_refused_naming_the_json_path(document: object, expecte
     found = reasons(document)
     assert any(expected in reason for reason in found), found
     with pytest.raises(InvalidInput, match="forms/weigh_api.json"):
+        forms.read(PATH, encode(document))
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (changed("fields.5.verify", "double_entry"), "fields[5]: 'verify' belongs to number, quantity, text and"),
+        (changed("fields.2.verify", "double_entry"), "fields[2]: 'verify' belongs to number, quantity, text and"),
+        (changed("fields.0.verify", "twice"), "fields[0].verify: 'twice' is not one of ['double_entry']"),
+        (changed("yield.theoretical", ...), "forms/weigh_api.json: yield: 'theoretical' is a required property"),
+        (changed("yield.unit", "kgs"), "yield.unit: 'kgs' is not a unit of measure (one of"),
+        (changed("yield.limits", {"min": "101", "max": "95"}), "yield.limits: min 101 is above max 95"),
+        (changed("yield.limits", {"min": "-1"}), "yield.limits: min -1 is negative"),
+        (changed("yield.limits", {}), "yield.limits: yield limits need 'min' or 'max'"),
+        (changed("yield.limits.max", 100.5), "yield.limits.max: 100.5 is not a decimal"),
+        (changed("yield.limits.target", "98"), "yield.limits: Additional properties are not allowed ('target'"),
+        (changed("yield.produced", "__import__('os').system('id')"), "yield.produced: calling a computed value"),
+        (changed("yield.samples", "api_mass.real"), "yield.samples: attribute access is not allowed"),
+        (changed("yield.scrap", "api_mass +"), "yield.scrap: not a valid expression"),
+        (changed("yield.theoretical", ""), "yield.theoretical: '' should be non-empty"),
+        (changed("yield.bonus", "1"), "yield: Additional properties are not allowed ('bonus' was unexpected)"),
+        (changed("reconciliation.0.colour", "red"), "reconciliation[0]: Additional properties are not allowed"),
+        (changed("reconciliation.0.used", ...), "reconciliation[0]: 'used' is a required property"),
+        (changed("reconciliation.1.issued", "(lambda: 1)()"), "reconciliation[1].issued: calling a computed value"),
+        (changed("reconciliation.1.waste", "open('x')"), "reconciliation[1].waste:"),
+        (changed("reconciliation.1.tolerance", "-0.050"), "reconciliation[1].tolerance: tolerance -0.050 is negative"),
+        (changed("reconciliation.1.tolerance", 0.05), "reconciliation[1].tolerance: 0.05 is not a decimal"),
+        (changed("reconciliation.1.unit", "tablets"), "reconciliation[1].unit: 'tablets' is not a unit of measure"),
+        (changed("reconciliation.1.material", "PARA-API"), "reconciliation[1].material: 'PARA-API' is already"),
+        (changed("reconciliation.0.material", "PARA API"), "reconciliation[0].material: 'PARA API' is not a material"),
+        (changed("reconciliation", []), "reconciliation: [] should be non-empty"),
+    ],
+)
+def test_each_bad_verify_yield_or_reconciliation_is_refused_naming_the_json_path(
+    document: object, expected: str
+) -> None:
+    found = reasons(document)
+    assert any(expected in reason for reason in found), found
+    with pytest.raises(ContentInvalid, match="forms/weigh_api.json"):
         forms.read(PATH, encode(document))
 
 

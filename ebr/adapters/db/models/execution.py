@@ -115,7 +115,7 @@ class BatchYieldRow(Base):
 
 
 class MaterialReconciliationRow(Base):
-    """Issued − used − returned − waste for one material of a batch (211.184(c))."""
+    """Issued - used - returned - waste for one material of a batch (211.184(c))."""
 
     __tablename__ = "material_reconciliation"
 

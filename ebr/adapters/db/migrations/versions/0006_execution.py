@@ -13,7 +13,6 @@ from alembic import context, op
 
 import ebr.adapters.db.base
 
-
 revision = "0006"
 down_revision = "0005"
 branch_labels = None

@@ -1,0 +1,1 @@
+"""Incident notifiers: where overdue holds, failed checks and dead messages are announced."""

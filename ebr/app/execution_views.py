@@ -1,0 +1,139 @@
+"""Read models of execution: the worklist, one batch and one step, as the pages and the API show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ebr.app.execution_context import COMPLETED, PERFORMED, READY, SKIPPED, ProcedureCache, load_step, parse_stored
+from ebr.app.ports import (
+    StoredAction,
+    StoredBatch,
+    StoredDeviation,
+    StoredReconciliation,
+    StoredSignature,
+    StoredStep,
+    StoredValue,
+    StoredYield,
+    UnitOfWork,
+)
+from ebr.domain.steps import FieldDefinition, FormDefinition, StepDefinition
+
+
+@dataclass(frozen=True)
+class StepLine:
+    """A step record with the name its procedure gives it."""
+
+    record: StoredStep
+    name: str
+    critical: bool
+    needs_verifier: bool
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """A batch with its step records, deviations, actions, yields and the progress of its diagram."""
+
+    batch: StoredBatch
+    procedure_id: str
+    steps: list[StepLine]
+    deviations: list[StoredDeviation] = field(default_factory=list)
+    actions: list[StoredAction] = field(default_factory=list)
+    yields: list[StoredYield] = field(default_factory=list)
+    reconciliations: list[StoredReconciliation] = field(default_factory=list)
+    done: frozenset[str] = frozenset()
+    current: frozenset[str] = frozenset()
+    process_of: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def open_steps(self) -> list[StepLine]:
+        """Steps someone must act on now: ready, or performed and awaiting verification."""
+        return [line for line in self.steps if line.record.status in (READY, PERFORMED)]
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """A field with its value in force and every value it held, the original first (AUD-04)."""
+
+    field: FieldDefinition
+    current: StoredValue | None
+    history: list[StoredValue]
+
+
+@dataclass(frozen=True)
+class StepView:
+    """Everything the step page shows."""
+
+    batch: StoredBatch
+    record: StoredStep
+    step: StepDefinition
+    form: FormDefinition
+    fields: list[FieldView]
+    signatures: list[StoredSignature]
+    deviations: list[StoredDeviation]
+    variables: dict[str, object]
+
+
+def _lines(uow: UnitOfWork, cache: ProcedureCache, batch: StoredBatch) -> list[StepLine]:
+    steps = cache.get(uow, batch.batch.procedure_version_id).steps
+    return [
+        StepLine(
+            r,
+            steps[r.step_id].name if r.step_id in steps else r.step_id,
+            steps[r.step_id].critical if r.step_id in steps else False,
+            bool(steps[r.step_id].verifier_roles) if r.step_id in steps else False,
+        )
+        for r in uow.batches.steps(batch.id)
+    ]
+
+
+def batch_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, detail: bool = True) -> BatchView:
+    """One batch as its page shows it; without detail only the open steps are read."""
+    batch = uow.batches.get(batch_id)
+    procedure = cache.get(uow, batch.batch.procedure_version_id)
+    if not detail:
+        open_records = uow.batches.steps(batch.id, READY) + uow.batches.steps(batch.id, PERFORMED)
+        steps = procedure.steps
+        lines = [
+            StepLine(r, steps[r.step_id].name, steps[r.step_id].critical, bool(steps[r.step_id].verifier_roles))
+            for r in sorted(open_records, key=lambda r: r.id)
+        ]
+        return BatchView(batch, procedure.bundle.procedure_id, lines)
+    lines = _lines(uow, cache, batch)
+    return BatchView(
+        batch,
+        procedure.bundle.procedure_id,
+        lines,
+        uow.deviations.for_batch(batch.id),
+        uow.batch_actions.for_batch(batch.id),
+        uow.yields.yields(batch.id),
+        uow.yields.reconciliations(batch.id),
+        frozenset(line.record.step_id for line in lines if line.record.status in (COMPLETED, SKIPPED)),
+        frozenset(line.record.step_id for line in lines if line.record.status in (READY, PERFORMED)),
+        {step.id: step.process_id for step in procedure.steps.values()},
+    )
+
+
+def step_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, step_pk: int) -> StepView:
+    """One step record as its page shows it, with the batch's values its instructions may name."""
+    context = load_step(uow, cache, batch_id, step_pk, lock=False)
+    values = uow.step_values.for_step(step_pk)
+    fields = [
+        FieldView(
+            f,
+            next((v for v in reversed(values) if v.field_id == f.id), None),
+            [v for v in values if v.field_id == f.id],
+        )
+        for f in context.form.fields
+    ]
+    every = {f.id: f for form in context.procedure.forms.values() for f in form.fields}
+    latest = uow.step_values.latest(context.batch.id, frozenset(every))
+    return StepView(
+        context.batch,
+        context.record,
+        context.step,
+        context.form,
+        fields,
+        uow.signatures.for_object("batch_step", str(step_pk)),
+        [d for d in uow.deviations.for_batch(context.batch.id) if d.step_record_id == step_pk],
+        {name: parse_stored(every.get(name), value.value) for name, value in latest.items()},
+    )

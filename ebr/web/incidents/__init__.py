@@ -1,0 +1,1 @@
+"""Open incidents and their acknowledgement."""

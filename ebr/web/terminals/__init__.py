@@ -1,0 +1,1 @@
+"""Registered terminals, such as a kiosk at the unit (DEV-05)."""

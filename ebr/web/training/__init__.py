@@ -1,0 +1,1 @@
+"""Training records of the people who execute and sign (ACC-09)."""
