@@ -178,7 +178,7 @@ class ExecutionService:
                     uow,
                     f"hold-overdue:{current.id}",
                     "hold_exceeded",
-                    "major",
+                    "warning",
                     f"batch {batch.batch.id}",
                     f"{text} Deviation {deviation.number} opened.",
                     ctx.at,

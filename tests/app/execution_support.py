@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from ebr.app.context import RequestInfo
@@ -11,6 +12,7 @@ from ebr.app.execution_views import StepLine
 from ebr.app.ports import StoredValue
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import Role, User
+from ebr.domain.steps import FieldDefinition
 from ebr.domain.orders import ProductionOrder
 from tests.app.masterdata_support import make_procedure_effective
 from tests.factories import actor_of, effective_policy, make_user, session_token, sign
@@ -35,6 +37,11 @@ class Floor:
     operator: Person
     supervisor: Person
     qa: Person
+
+    def relogin(self) -> None:
+        """New sessions for everyone, as after a shift break: an idle session cannot sign."""
+        for who in (self.operator, self.supervisor, self.qa):
+            who.token = session_token(self.rt, who.user)
 
     def open_steps(self) -> list[StepLine]:
         return self.rt.services.execution.batch(self.batch_id).open_steps
@@ -89,3 +96,54 @@ def running_batch(rt: Runtime, procedure_id: str = "quick_check", product: str =
     rt.services.orders.release(actor_of(supervisor.user), stored.id)
     rt.services.batches.start(actor_of(operator.user), stored.id)
     return Floor(rt, order.batch_id, operator, supervisor, qa)
+
+
+def _midpoint(field: FieldDefinition) -> Decimal:
+    limit = field.limit
+    low = getattr(limit, "minimum", None) if limit else None
+    high = getattr(limit, "maximum", None) if limit else None
+    target = getattr(limit, "target", None) if limit else None
+    if target is not None:
+        value = Decimal(target)
+    elif low is not None and high is not None:
+        value = (Decimal(low) + Decimal(high)) / 2
+    elif high is not None:
+        value = Decimal(high) / 2
+    elif low is not None:
+        value = Decimal(low) + 1
+    else:
+        value = Decimal(1)
+    places = field.precision if field.precision is not None else 0
+    return value.quantize(Decimal(1).scaleb(-places))
+
+
+def typical(field: FieldDefinition, now: datetime) -> Entry | None:
+    """A value within limits for any field a person enters; None for a calculated one."""
+    if field.type == "calculated":
+        return None
+    text = {
+        "boolean": "yes",
+        "choice": field.choices[0] if field.choices else "",
+        "datetime": now.isoformat(),
+        "text": "as instructed",
+        "barcode": f"{field.id.upper()}-1",
+    }.get(field.type)
+    if text is None:
+        text = str(_midpoint(field))
+    reason = "device not connected in this test" if field.source is not None else ""
+    repeat = text if field.double_entry else None
+    return Entry(field.id, text, field.unit, False, repeat, reason)
+
+
+def fill(floor: Floor, step_id: str, now: datetime, **given: str) -> None:
+    """Enter a typical value for every field of the step, with the given texts instead where named."""
+    line = floor.step(step_id)
+    view = floor.rt.services.execution.step(floor.batch_id, line.record.id)
+    for field in view.form.fields:
+        entry = typical(field, now)
+        if entry is None:
+            continue
+        if field.id in given:
+            entry = Entry(field.id, given[field.id], field.unit, True, given[field.id] if field.double_entry else None,
+                          entry.override_reason)
+        floor.enter(step_id, **{field.id: entry})

@@ -1,0 +1,95 @@
+"""The demo's long procedure, start to finish through the application services, with everything the issue
+names: a rework loop, a deviation and its disposition, a batch hold, a minimum and an overdue maximum hold
+time, dual signatures and a yield step."""
+
+from __future__ import annotations
+
+import pytest
+
+from ebr.bootstrap import Runtime
+from ebr.domain.batch import BatchStatus
+from ebr.domain.errors import InvalidTransition
+from ebr.domain.records import HoldNotElapsed
+from tests.app.execution_support import Floor, Person, fill, running_batch
+from tests.fakes import FakeClock
+
+LOD = {1: "2.50", 2: "1.50"}  # the first drying leaves the granules too wet: dry again
+
+
+def _performer(floor: Floor, roles: frozenset[str]) -> Person:
+    return floor.operator if not roles or "operator" in roles else floor.supervisor
+
+
+def _verifier(floor: Floor, roles: frozenset[str]) -> Person:
+    return floor.supervisor if "supervisor" in roles else floor.qa
+
+
+def _run_step(floor: Floor, clock: FakeClock, seen: list[str]) -> None:
+    line = floor.open_steps()[0]
+    view = floor.rt.services.execution.step(floor.batch_id, line.record.id)
+    step_id = line.record.step_id
+    if line.record.status == "performed":
+        floor.sign_step(step_id, "verified", _verifier(floor, view.step.verifier_roles))
+        return
+    given = {"lod_pct": LOD[line.record.iteration]} if step_id == "sample_lod" else {}
+    if line.record.hold_earliest is not None and clock.now() < line.record.hold_earliest:
+        clock.set(line.record.hold_earliest)  # wait out the minimum hold
+        floor.relogin()
+    fill(floor, step_id, clock.now(), **given)
+    floor.sign_step(step_id, "performed", _performer(floor, view.step.performer_roles))
+    seen.append(f"{step_id}#{line.record.iteration}")
+    clock.advance(minutes=5)
+    floor.relogin()
+
+
+def _hold_times(floor: Floor, clock: FakeClock) -> None:
+    """After drying: too early for the next step; then past the maximum the poller opens a deviation."""
+    fill(floor, "sample_lod", clock.now(), lod_pct=LOD[floor.step("sample_lod").record.iteration])
+    with pytest.raises(HoldNotElapsed, match="minimum hold"):
+        floor.sign_step("sample_lod")
+    clock.advance(hours=3, minutes=1)
+    floor.relogin()
+    assert floor.rt.services.execution.raise_overdue_holds() == 1
+    assert floor.rt.services.execution.raise_overdue_holds() == 0  # one deviation per window, however often it runs
+
+
+def _hold_and_resume(floor: Floor) -> None:
+    floor.act("hold", floor.supervisor, "held", "granulator alarm under investigation")
+    with pytest.raises(InvalidTransition, match="on hold"):
+        fill(floor, floor.open_steps()[0].record.step_id, floor.rt.services.clock.now())
+    floor.act("resume", floor.supervisor, "resumed", "alarm cleared by maintenance")
+
+
+@pytest.mark.req("VAL-09")
+@pytest.mark.slow
+def test_the_granulation_procedure_runs_start_to_finish(runtime: Runtime, clock: FakeClock) -> None:
+    floor = running_batch(runtime, "granulation", "PARA-500")
+    seen: list[str] = []
+    held = timed = False
+    for _ in range(200):
+        if not floor.open_steps():
+            break
+        step_id = floor.open_steps()[0].record.step_id
+        if step_id == "dry_mix" and not held:
+            _hold_and_resume(floor)
+            held = True
+        if step_id == "sample_lod" and not timed and floor.open_steps()[0].record.status == "ready":
+            _hold_times(floor, clock)
+            timed = True
+        _run_step(floor, clock, seen)
+    view = runtime.services.execution.batch(floor.batch_id)
+    assert view.batch.batch.status is BatchStatus.COMPLETED
+    assert seen.count("dry_granules#1") == 1 and "dry_granules#2" in seen  # the rework loop: its own record
+    kinds = sorted({d.kind for d in view.deviations})
+    assert "out_of_limit" in kinds and "hold_exceeded" in kinds
+    assert len(view.yields) == 1 and view.yields[0].within
+    lod = next(d for d in view.deviations if d.kind == "out_of_limit" and d.field_id == "lod_pct")
+    floor.relogin()
+    parameters = {"disposition": "rework", "impact": "granules dried again; LOD 1.50 % on the second pass"}
+    floor.act("disposition", floor.qa, "dispositioned", "rework per SOP", deviation_pk=lod.id, parameters=parameters)
+    floor.act("close", floor.qa, "closed", "second drying within limit", deviation_pk=lod.id)
+    closed = runtime.services.execution.batch(floor.batch_id).deviations
+    assert [(d.status, d.disposition) for d in closed if d.id == lod.id] == [("closed", "rework")]
+    assert all(line.record.status == "completed" for line in view.steps), [
+        (line.record.step_id, line.record.status) for line in view.steps if line.record.status != "completed"
+    ]
