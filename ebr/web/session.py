@@ -64,11 +64,11 @@ def request_info(request: Request) -> RequestInfo:
 
 def _registered_terminal(request: Request) -> str | None:
     # Resolved once per request: the session interface and the views both ask.
-    if "terminal" not in g:
+    if "registered_terminal" not in g:
         token = request.cookies.get(TERMINAL_COOKIE, "")
         services: Services = current_app.extensions["ebr.services"]
-        g.terminal = services.terminals.resolve(token) if token else None
-    name: str | None = g.terminal
+        g.registered_terminal = services.terminals.resolve(token) if token else None
+    name: str | None = g.registered_terminal
     return name
 
 

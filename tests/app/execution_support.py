@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime
 from decimal import Decimal
 
-from ebr.app.context import RequestInfo
+from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.execution_corrections import Entry
 from ebr.app.execution_views import StepLine
 from ebr.app.ports import StoredValue
@@ -81,15 +82,20 @@ class Floor:
         return sign(self.rt, by.user, by.token, "batch_action", str(action.id), meaning)
 
 
-def person(rt: Runtime, role: Role) -> Person:
-    user = make_user(rt, role)
+def person(rt: Runtime, *roles: Role) -> Person:
+    user = make_user(rt, *roles)
     return Person(user, session_token(rt, user))
 
 
-def running_batch(rt: Runtime, procedure_id: str = "quick_check", product: str = "QC-SAMPLE") -> Floor:
-    """Policy approved, procedure effective, order released, batch started by the operator."""
+def running_batch(
+    rt: Runtime, procedure_id: str = "quick_check", product: str = "QC-SAMPLE", *properties: str
+) -> Floor:
+    """Policy approved, procedure effective (with extra properties on its first step), order released, started."""
     effective_policy(rt)
-    make_procedure_effective(rt, product, procedure_id)
+    if properties:
+        effective_variant(rt, product, *properties)
+    else:
+        make_procedure_effective(rt, product, procedure_id)
     operator, supervisor, qa = person(rt, Role.OPERATOR), person(rt, Role.SUPERVISOR), person(rt, Role.QA)
     order = ProductionOrder("PO-9001", product, Decimal("10"), "kg", "B-9001")
     stored = rt.services.orders.create(actor_of(supervisor.user), order)
@@ -144,6 +150,36 @@ def fill(floor: Floor, step_id: str, now: datetime, **given: str) -> None:
         if entry is None:
             continue
         if field.id in given:
-            entry = Entry(field.id, given[field.id], field.unit, True, given[field.id] if field.double_entry else None,
-                          entry.override_reason)
+            entry = Entry(
+                field.id,
+                given[field.id],
+                field.unit,
+                True,
+                given[field.id] if field.double_entry else None,
+                entry.override_reason,
+            )
         floor.enter(step_id, **{field.id: entry})
+
+
+QUICK_CHECK = Path(__file__).parents[2] / "workflows" / "quick_check" / "procedure.bpmn"
+IDENTIFY_PROPERTIES = '<spiffworkflow:property name="ebr:form" value="qc_identify" />'
+
+
+def effective_variant(rt: Runtime, product: str, *properties: str, title: str = "") -> int:
+    """A revised quick check, effective for the product, whose identification step carries more properties."""
+    text = QUICK_CHECK.read_text(encoding="utf-8")
+    extra = "".join(
+        f'<spiffworkflow:property name="{name}" value="{value}" />'
+        for name, value in (p.split("=", 1) for p in properties)
+    )
+    text = text.replace(IDENTIFY_PROPERTIES, IDENTIFY_PROPERTIES + extra)
+    if title:
+        text = text.replace('name="Identify material and balance"', f'name="{title}"')
+    engineer = make_user(rt, Role.ENGINEER)
+    version = rt.services.procedures.import_upload(actor_of(engineer), "procedure.bpmn", text.encode())
+    now = rt.services.clock.now()
+    with rt.services.uow(AuditContext(Actor.system(), now, "test set-up")) as uow:
+        uow.procedures.set_status(version.id, "effective", now, "test set-up", now)
+        uow.procedures.map_product(product, version.id, now)
+        uow.commit()
+    return version.id

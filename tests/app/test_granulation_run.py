@@ -60,7 +60,6 @@ def _hold_and_resume(floor: Floor) -> None:
     floor.act("resume", floor.supervisor, "resumed", "alarm cleared by maintenance")
 
 
-@pytest.mark.req("VAL-09")
 @pytest.mark.slow
 def test_the_granulation_procedure_runs_start_to_finish(runtime: Runtime, clock: FakeClock) -> None:
     floor = running_batch(runtime, "granulation", "PARA-500")

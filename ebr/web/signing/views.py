@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -27,10 +29,18 @@ def _token() -> str:
     return token
 
 
-def start(object_type: str, object_id: str, meaning: str) -> Response:
-    """Open a challenge and send the browser to the dialog (called by the feature views)."""
+def start(object_type: str, object_id: str, meaning: str, back: str | None = None) -> Response:
+    """Open a challenge and send the browser to the dialog; once signed, it returns to `back` (a path here)."""
     signing = services().signing.request(actor(), _token(), object_type, object_id, meaning, info())
-    return redirect(url_for("signing.dialog", challenge_id=signing.challenge.id))
+    return redirect(url_for("signing.dialog", challenge_id=signing.challenge.id, next=_local(back)))
+
+
+def _local(path: str | None) -> str | None:
+    # Only a path of this site: "//host" and "/\\host" are other sites to a browser (no open redirect).
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return None
+    parts = urlsplit(path)
+    return path if not parts.scheme and not parts.netloc else None
 
 
 @bp.route("/<challenge_id>", methods=["GET", "POST"])
@@ -60,6 +70,9 @@ def dialog(challenge_id: str) -> Response | str | tuple[str, int]:
         f"{signature.signed_at.strftime('%Y-%m-%dT%H:%M:%SZ')}.",
         "success",
     )
+    back = _local(request.args.get("next"))
+    if back is not None:
+        return redirect(back)
     if signature.object_type == "procedure_version":
         return redirect(url_for("procedures.version", version_id=int(signature.object_id)))
     return redirect(url_for(AFTER.get(signature.object_type, "main.home")))

@@ -1,0 +1,1 @@
+"""Batch execution pages for the shop floor."""

@@ -1,0 +1,76 @@
+"""Forms of the batch pages; each is validated on the server, whatever the page's script checked."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+MAX_ID = 2**31 - 1  # an INTEGER primary key on every supported database
+REASON = [DataRequired(), Length(min=3, max=500)]
+LONG_TEXT = 2000
+# Stored in a VARCHAR(32) column: a longer unit failed in PostgreSQL with a 500.
+UNIT = [Optional(), Length(max=32)]
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """A button that only needs the CSRF token."""
+
+
+class StartForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """Start the batch of a released order."""
+
+    order_id = IntegerField("Order", validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
+
+
+class BatchActionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """Hold, resume or cancel the batch, with the reason; applied when signed."""
+
+    kind = SelectField("Action", choices=[("hold", "Hold"), ("resume", "Resume"), ("cancel", "Cancel the batch")])
+    reason = StringField("Reason", validators=REASON)
+
+
+class DeviationForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """An operator's report of something outside the procedure (QA-01)."""
+
+    severity = SelectField("Severity", choices=[("minor", "Minor"), ("major", "Major"), ("critical", "Critical")])
+    description = TextAreaField("What happened", validators=[DataRequired(), Length(min=3, max=LONG_TEXT)])
+    immediate_action = TextAreaField("Immediate action taken", validators=[Optional(), Length(max=LONG_TEXT)])
+    step_pk = IntegerField("Step", validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
+
+
+class DispositionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """The decision on a deviation, with the impact assessed; applied when signed."""
+
+    disposition = SelectField(
+        "Decision", choices=[("continue", "Continue"), ("rework", "Rework"), ("reject", "Reject")]
+    )
+    impact = TextAreaField("Impact on the product", validators=[DataRequired(), Length(min=3, max=LONG_TEXT)])
+    reason = StringField("Reason", validators=REASON)
+
+
+class CloseForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """Close a dispositioned deviation with its summary; applied when signed."""
+
+    reason = StringField("Closure summary", validators=REASON)
+
+
+class ValueForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """One field's value, as the page posts it without its script."""
+
+    field = StringField("Field", validators=[DataRequired(), Length(max=100)])
+    value = StringField("Value", validators=[Optional(), Length(max=LONG_TEXT)])
+    unit = StringField("Unit", validators=UNIT)
+    repeat = StringField("Enter again", validators=[Optional(), Length(max=LONG_TEXT)])
+    override_reason = StringField("Reason for typing over the device", validators=[Optional(), Length(max=500)])
+    change_reason = StringField("Reason for the change", validators=[Optional(), Length(max=500)])
+    confirmed = BooleanField("Record although outside the limits")
+
+
+class CorrectionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """A signed correction of a signed step's value, with its reason (11.10(e))."""
+
+    field = StringField("Field", validators=[DataRequired(), Length(max=100)])
+    value = StringField("New value", validators=[DataRequired(), Length(max=LONG_TEXT)])
+    unit = StringField("Unit", validators=UNIT)
+    reason = StringField("Reason for the correction", validators=REASON)

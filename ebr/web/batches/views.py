@@ -1,0 +1,8 @@
+"""The batches blueprint: importing its route modules registers their views on it."""
+
+from __future__ import annotations
+
+from ebr.web.batches import actions, api, pages, steps
+from ebr.web.batches.common import bp
+
+__all__ = ["actions", "api", "bp", "pages", "steps"]
