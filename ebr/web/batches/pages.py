@@ -50,6 +50,7 @@ def batch(batch_id: str) -> str:
     return render_template(
         "batches/batch.html",
         view=view,
+        steps_by_pk={line.record.id: line for line in view.steps},
         people=people(),
         progress=progress(view),
         action_form=ActionForm(),
