@@ -107,9 +107,10 @@ class Stopwatch:
 
     parts: dict[str, float] = field(default_factory=dict)
     cpu: dict[str, float] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
 
     def reset(self) -> None:
-        self.parts, self.cpu = {}, {}
+        self.parts, self.cpu, self.calls = {}, {}, Counter()
 
     @contextmanager
     def time(self, name: str) -> Iterator[None]:
@@ -119,6 +120,7 @@ class Stopwatch:
         finally:
             self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - began
             self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - began_cpu
+            self.calls[name] += 1
 
     def timed(self, name: str, call: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -142,6 +144,8 @@ def instrument(rt: Runtime, execution: Execution, watch: Stopwatch) -> None:
     """Put `execution` where bootstrap wired its own (BatchService, StepSignable, BatchActionSignable) and time the
     signature's deliberate costs: the password hash check and the key derivation that unwraps the signing key."""
     engine = TimedEngine(execution, watch)
+    codec = execution._codec  # noqa: SLF001  # counts the states restored from bytes: the cache misses
+    codec.loads = watch.timed("decode", codec.loads)  # type: ignore[method-assign]
     rt.services.batches._engine = engine  # noqa: SLF001  # a bench swaps the composition root's choice
     signing = rt.services.signing
     for kind in ("batch_step", "batch_action"):
@@ -208,6 +212,7 @@ class Sample:
 
     parts: dict[str, float]
     cpu: dict[str, float]
+    calls: Counter[str]
     audit: int
     db_bytes: int
     state_bytes: int
@@ -295,8 +300,8 @@ class Floor:
         with watch.time(name):
             return call(rt)
 
-    def submit(self, record: int, step: int) -> tuple[dict[str, float], dict[str, float]]:
-        """Five values, the signing request and the signature of one step; wall and CPU seconds per part."""
+    def submit(self, record: int, step: int) -> tuple[dict[str, float], dict[str, float], Counter[str]]:
+        """Five values, the signing request and the signature of one step; wall and CPU seconds and calls per part."""
         for watch in self.watches:
             watch.reset()
         for field_id, value in step_values(step).items():
@@ -320,10 +325,12 @@ class Floor:
         self.signed = True
         wall: Counter[str] = Counter()
         cpu: Counter[str] = Counter()
+        calls: Counter[str] = Counter()
         for watch in self.watches:
             wall.update(watch.parts)
             cpu.update(watch.cpu)
-        return dict(wall), dict(cpu)
+            calls.update(watch.calls)
+        return dict(wall), dict(cpu), calls
 
 
 def settings_for(folder: Path) -> Settings:
@@ -359,12 +366,12 @@ def run(name: str, units: int, steps: int, workers: int, cache: bool, keep: Path
         gc.collect()
         began = time.perf_counter()
         while (record := floor.open_record()) is not None:
-            wall, cpu = floor.submit(record, len(samples) + 1)
+            wall, cpu, calls = floor.submit(record, len(samples) + 1)
             audit_after = scalar(rt, head)
             state = scalar(rt, "SELECT length(state) FROM batch_engine_state WHERE batch_id = :b", b=pk)
             if len(samples) + 1 == 10:
                 kinds = audit_kinds(rt, audit_before, audit_after)
-            samples.append(Sample(wall, cpu, audit_after - audit_before, db_bytes(rt), int(state)))
+            samples.append(Sample(wall, cpu, calls, audit_after - audit_before, db_bytes(rt), int(state)))
             audit_before = audit_after
         seconds = time.perf_counter() - began
         status = scalar(rt, "SELECT status FROM batch WHERE id = :b", b=pk)
@@ -419,6 +426,7 @@ def rows(result: Run) -> list[dict[str, Any]]:
         ("  signing request CPU (ms)", lambda s: s.ms("request", cpu=True)),
         ("  sign CPU, no hash (ms)", lambda s: s.sign_ms(cpu=True)),
         ("    of which engine complete CPU (ms)", lambda s: s.ms("engine", cpu=True)),
+        ("    engine states restored from bytes", lambda s: float(s.calls["decode"])),
         ("password hash check (ms)", lambda s: s.ms("hash")),
         ("7 session loads, web layer (ms)", lambda s: s.ms("session")),
         ("audit entries per step", lambda s: float(s.audit)),
@@ -514,8 +522,8 @@ def main() -> None:
         name, workers, cache = configurations[key]
         results.append(run(name, units, steps, workers, cache, args.keep))
     print(
-        f"{units} call activities x {steps} user tasks = {units * steps} steps (+{units} deviation-branch steps not "
-        f"taken); per step: 5 number values entered one by one, signing request, signature 'performed'. "
+        f"{units} call activities x {steps} user tasks = {units * steps} steps (each unit's deviation step is "
+        f"not taken); per step: 5 number values entered one by one, signing request, signature 'performed'. "
         "Medians of server time per step, measured around the application services on SQLite (WAL, synchronous=FULL)."
     )
     for result in results:

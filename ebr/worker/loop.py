@@ -50,8 +50,14 @@ def check_clock(rt: Runtime) -> object:
     return rt.services.system.check_clock(rt.database_now())
 
 
+def overdue_holds(rt: Runtime) -> object:
+    """A deviation for every step past its maximum hold time, whether or not anyone opens the batch (211.111)."""
+    return rt.services.execution.raise_overdue_holds()
+
+
 JOBS: tuple[Job, ...] = (
     Job("alerts", deliver_alerts),
+    Job("holds", overdue_holds),
     Job("incidents", deliver_incidents),
     Job("audit-checkpoint", checkpoint_audit),
     Job("clock", check_clock),

@@ -153,6 +153,10 @@ def route_calls(app: Flask, user_id: int, kinds: frozenset[str] = frozenset({"pa
         "order_id": (1,),
         "incident_id": (1,),
         "terminal_id": (1,),
+        "batch_id": ("B-NONE",),
+        "step_pk": (1,),
+        "deviation_pk": (1,),
+        "action_pk": (1,),
     }
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):

@@ -68,6 +68,22 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "terminals.index": Permission.TERMINAL_MANAGE,
     "terminals.register": Permission.TERMINAL_MANAGE,
     "terminals.deactivate": Permission.TERMINAL_MANAGE,
+    "batches.worklist": Permission.BATCH_VIEW,
+    "batches.start": Permission.BATCH_EXECUTE,
+    "batches.batch": Permission.BATCH_VIEW,
+    "batches.diagram": Permission.BATCH_VIEW,
+    "batches.request_action": Permission.BATCH_HOLD,
+    "batches.sign_action": Permission.BATCH_VIEW,  # opens the dialog; the site policy then checks the signer
+    "batches.report_deviation": Permission.BATCH_EXECUTE,
+    "batches.disposition": Permission.BATCH_VIEW,  # as the application; the policy decides who signs, by severity
+    "batches.close_deviation": Permission.BATCH_VIEW,
+    "batches.step": Permission.BATCH_VIEW,
+    "batches.enter_value": Permission.BATCH_EXECUTE,
+    "batches.perform": Permission.BATCH_EXECUTE,
+    "batches.verify": Permission.BATCH_VIEW,  # the second person signs at the performer's terminal
+    "batches.correct": Permission.BATCH_EXECUTE,
+    "batches.api_enter": Permission.BATCH_EXECUTE,
+    "batches.api_calculated": Permission.BATCH_VIEW,
 }
 # Permissions that enter, change or sign batch data: never the administrator's (ACC-03).
 BATCH_DATA_PERMISSIONS = frozenset(
