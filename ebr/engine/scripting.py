@@ -94,7 +94,7 @@ class EbrServiceTask(ServiceTask):  # type: ignore[misc]
         params = self.evaluate_params(task)
         try:
             result = environment.call_service(task.data, operation_name=self.operation_name, operation_params=params)
+            task.data[self.result_variable] = json.loads(result)  # an answer that is not JSON fails here, named
         except Exception as err:
             raise WorkflowTaskException(str(err), task=task, exception=err) from err
-        task.data[self.result_variable] = json.loads(result)
         return True

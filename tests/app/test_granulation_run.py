@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ebr.bootstrap import Runtime
-from ebr.domain.batch import BatchStatus
+from ebr.domain.batch import YIELD_FORMULA, BatchStatus, release_blockers
 from ebr.domain.errors import InvalidTransition
 from ebr.domain.records import HoldNotElapsed
 from tests.app.execution_support import Floor, Person, fill, running_batch
@@ -24,7 +24,7 @@ def _verifier(floor: Floor, roles: frozenset[str]) -> Person:
     return floor.supervisor if "supervisor" in roles else floor.qa
 
 
-def _run_step(floor: Floor, clock: FakeClock, seen: list[str]) -> None:
+def _run_step(floor: Floor, clock: FakeClock, seen: list[str], tablets: str = "117.300") -> None:
     line = floor.open_steps()[0]
     view = floor.rt.services.execution.step(floor.batch_id, line.record.id)
     step_id = line.record.step_id
@@ -32,6 +32,7 @@ def _run_step(floor: Floor, clock: FakeClock, seen: list[str]) -> None:
         floor.sign_step(step_id, "verified", _verifier(floor, view.step.verifier_roles))
         return
     given = {"lod_pct": LOD[line.record.iteration]} if step_id == "sample_lod" else {}
+    given.update({"tablets_mass": tablets} if step_id == "end_compression" else {})
     if line.record.hold_earliest is not None and clock.now() < line.record.hold_earliest:
         clock.set(line.record.hold_earliest)  # wait out the minimum hold
         floor.relogin()
@@ -77,6 +78,7 @@ def test_the_granulation_procedure_runs_start_to_finish(runtime: Runtime, clock:
             timed = True
         _run_step(floor, clock, seen)
     view = runtime.services.execution.batch(floor.batch_id)
+    assert "record_yield_deviation#1" not in seen
     assert view.batch.batch.status is BatchStatus.COMPLETED
     assert seen.count("dry_granules#1") == 1 and "dry_granules#2" in seen  # the rework loop: its own record
     kinds = sorted({d.kind for d in view.deviations})
@@ -92,3 +94,31 @@ def test_the_granulation_procedure_runs_start_to_finish(runtime: Runtime, clock:
     assert all(line.record.status == "completed" for line in view.steps), [
         (line.record.step_id, line.record.status) for line in view.steps if line.record.status != "completed"
     ]
+
+
+@pytest.mark.req("QA-06")
+@pytest.mark.req("SEQ-10")
+@pytest.mark.slow
+def test_a_yield_below_its_limit_opens_a_deviation_takes_its_route_and_blocks_release(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    floor = running_batch(runtime, "granulation", "PARA-500")
+    seen: list[str] = []
+    for _ in range(200):
+        if not floor.open_steps():
+            break
+        _run_step(floor, clock, seen, tablets="113.900")
+    view = runtime.services.execution.batch(floor.batch_id)
+    assert view.batch.batch.status is BatchStatus.COMPLETED and "record_yield_deviation#1" in seen
+    [stored] = view.yields
+    assert (stored.produced, stored.theoretical, stored.yield_percent, stored.within) == (
+        "113.900",
+        "120.000",
+        "94.92",
+        False,
+    )
+    assert stored.formula == YIELD_FORMULA and (stored.low, stored.high) == ("95.0", "100.5")
+    deviation = next(d for d in view.deviations if d.id == stored.deviation_id)
+    assert deviation.kind == "yield" and deviation.status == "open"
+    blockers = release_blockers(view.batch.batch, [d.number for d in view.deviations if d.status != "closed"], [], True)
+    assert any(deviation.number in blocker for blocker in blockers)

@@ -403,11 +403,6 @@ def test_a_service_parameter_that_cannot_be_evaluated_fails_naming_the_service_t
     assert failed.value.element == "read_scale"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="EbrServiceTask._execute parses the service's answer outside its try: the JSONDecodeError escapes raw",
-)
 def test_a_service_answer_that_is_not_json_fails_naming_the_service_task(
     execution: Execution, monkeypatch: pytest.MonkeyPatch
 ) -> None:
