@@ -13,6 +13,7 @@ from ebr.domain.audit import Action
 from ebr.domain.batch import Batch, BatchStatus
 from ebr.domain.errors import Conflict, InvalidTransition
 from ebr.domain.orders import OrderStatus, check_order_transition
+from ebr.domain.procedure import VersionStatus, check_startable
 
 READY = "ready"
 
@@ -52,13 +53,12 @@ class BatchService:
             check_order_transition(order.status, OrderStatus.IN_PROGRESS)
             if uow.batches.by_order(order_id) is not None:
                 raise Conflict(f"Order {order.order_number} already has a batch.")
-            version = (
-                uow.procedures.get(stored.procedure_version_id)
-                if stored.procedure_version_id is not None
-                else uow.procedures.product_version(order.product_code)
-            )
+            # The version effective for the product on the start date, pinned for life (VAL-09, SEQ-06).
+            version = uow.procedures.product_version(order.product_code)
             if version is None:
                 raise Conflict(f"Product {order.product_code} has no procedure version to start a batch on.")
+            label = f"{version.procedure_id} version {version.version}"
+            check_startable(label, VersionStatus(version.status), version.effective_from, now)
             bundle = uow.procedures.bundle(version.id)
             created = Batch(order.batch_id, order.order_number, order.product_code, version.id, version.content_hash)
             started, _ = created.start(now, actor.user_id or 0)  # 0: the system itself

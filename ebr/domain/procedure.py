@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
-from ebr.domain.errors import InvalidTransition
+from ebr.domain.errors import Conflict, InvalidTransition
 from ebr.domain.steps import FormDefinition, StepDefinition
 
 
@@ -20,6 +21,16 @@ class VersionStatus(StrEnum):
     EFFECTIVE = "effective"
     SUPERSEDED = "superseded"
     RETIRED = "retired"
+
+
+def check_startable(version_label: str, status: VersionStatus, effective_from: datetime | None, now: datetime) -> None:
+    """A batch starts only on a version effective on the start date (SEQ-06); the refusal names the state."""
+    if status is not VersionStatus.EFFECTIVE:
+        raise Conflict(f"A batch cannot start on {version_label}: it is {status.replace('_', ' ')}, not effective.")
+    if effective_from is not None and effective_from > now:
+        raise Conflict(
+            f"A batch cannot start on {version_label}: it becomes effective only on {effective_from.isoformat()}."
+        )
 
 
 ALLOWED: dict[VersionStatus, frozenset[VersionStatus]] = {

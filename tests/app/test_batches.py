@@ -15,7 +15,7 @@ from ebr.app.ports import StoredOrder
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import Role, User
 from ebr.domain.batch import BatchStatus
-from ebr.domain.errors import InvalidTransition, NotFound, PermissionDenied
+from ebr.domain.errors import Conflict, InvalidTransition, NotFound, PermissionDenied
 from ebr.domain.orders import OrderStatus, ProductionOrder
 from tests.app.masterdata_support import make_procedure_effective, trail
 from tests.factories import actor_of, make_user
@@ -143,3 +143,31 @@ def test_the_audit_entry_names_the_hash_of_the_stored_engine_state(
     assert (entry.old_value, entry.reason, entry.username) == ("created", "shift A start", operator.username)
     assert recorded["engine_state_sha256"] == digest
     assert (recorded["status"], recorded["procedure_version_id"]) == ("in_progress", version_id)
+
+
+@pytest.mark.req("SEQ-06")
+@pytest.mark.parametrize(
+    ("status", "named"),
+    [
+        ("draft", "it is draft"),
+        ("in_review", "it is in review"),
+        ("approved", "it is approved"),
+        ("superseded", "it is superseded"),
+        ("retired", "it is retired"),
+        ("effective-later", "becomes effective only on"),
+    ],
+)
+def test_a_batch_cannot_start_on_a_version_not_effective_on_the_start_date(
+    runtime: Runtime, supervisor: User, operator: User, status: str, named: str
+) -> None:
+    order, version_id = released_order(runtime, supervisor)
+    now = runtime.services.clock.now()
+    with runtime.services.uow(AuditContext(Actor.system(), now, "test set-up")) as uow:
+        if status == "effective-later":
+            uow.procedures.set_status(version_id, "effective", now, "test set-up", now + timedelta(days=1))
+        else:
+            uow.procedures.set_status(version_id, status, now, "test set-up")
+        uow.commit()
+    with pytest.raises(Conflict, match=named):
+        runtime.services.batches.start(actor_of(operator), order.id)
+    nothing_started(runtime, order, OrderStatus.RELEASED)
