@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.execution_corrections import Entry
@@ -13,8 +13,8 @@ from ebr.app.execution_views import StepLine
 from ebr.app.ports import StoredValue
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import Role, User
-from ebr.domain.steps import FieldDefinition
 from ebr.domain.orders import ProductionOrder
+from ebr.domain.steps import FieldDefinition
 from tests.app.masterdata_support import make_procedure_effective
 from tests.factories import actor_of, effective_policy, make_user, session_token, sign
 
@@ -52,7 +52,7 @@ class Floor:
         assert found, f"{step_id} is not open: {[line.record.step_id for line in self.open_steps()]}"
         return found[-1]
 
-    def enter(self, step_id: str, person: Person | None = None, **values: str | Entry) -> list[StoredValue]:
+    def enter(self, step_id: str, person: Person | None = None, /, **values: str | Entry) -> list[StoredValue]:
         who = person or self.operator
         record = self.step(step_id).record
         stored = []

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.execution_context import StepNotOpen
 from ebr.app.execution_corrections import Entry, OutOfLimit
 from ebr.app.step_completion import StepIncomplete
 from ebr.bootstrap import Runtime
+from ebr.domain.accounts import Role
 from ebr.domain.errors import InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from ebr.domain.signatures import SignatureRefused
-from ebr.domain.accounts import Role
 from tests.app.execution_support import KIOSK, Floor, effective_variant, person, running_batch
 from tests.factories import actor_of
 from tests.fakes import FakeClock
