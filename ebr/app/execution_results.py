@@ -90,6 +90,10 @@ def record_calculated(uow: UnitOfWork, context: StepContext, by: int, ctx: Audit
         )
 
 
+def _bound(limit: Decimal | None) -> str:
+    return "-" if limit is None else str(limit)
+
+
 def _yield(uow: UnitOfWork, context: StepContext, spec: YieldSpec, by: int, at: datetime) -> None:
     produced = evaluate(context, uow, spec.produced, "The produced quantity")
     theoretical = evaluate(context, uow, spec.theoretical, "The theoretical quantity")
@@ -105,7 +109,7 @@ def _yield(uow: UnitOfWork, context: StepContext, spec: YieldSpec, by: int, at: 
             context.record.id,
             DeviationKind.YIELD,
             Severity.MAJOR,
-            f"Yield {percent} % of theoretical is outside {spec.low or '-'} to {spec.high or '-'} %.",
+            f"Yield {percent} % of theoretical is outside {_bound(spec.low)} to {_bound(spec.high)} %.",
             "",
             at,
             by,
@@ -121,8 +125,8 @@ def _yield(uow: UnitOfWork, context: StepContext, spec: YieldSpec, by: int, at: 
             str(samples),
             str(theoretical),
             str(percent),
-            str(spec.low or ""),
-            str(spec.high or ""),
+            "" if spec.low is None else str(spec.low),
+            "" if spec.high is None else str(spec.high),
             within,
             YIELD_FORMULA,
             deviation.id if deviation else None,

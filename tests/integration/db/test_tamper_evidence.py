@@ -70,7 +70,7 @@ def test_an_entry_edited_as_owner_without_rehashing_is_named(
     [
         ("at", datetime(2020, 1, 1, tzinfo=UTC)),
         ("username", "someone-else"),
-        ("reason", ""),
+        ("reason", "a reason nobody gave"),
         ("context", '{"address": "10.9.9.9"}'),
         ("clock_anomaly", True),
         ("batch", "B-2026-0042"),
