@@ -114,7 +114,8 @@ def store(
     if not check.within and not entry.confirmed and signature is None:
         raise OutOfLimit(field, value, check)
     previous = current_values(uow.step_values.for_step(context.record.id)).get(field.id)
-    if signature is None and previous is not None and previous.value == stored_text(value):
+    confirms = field.double_entry and entry.repeat is not None and not (previous and previous.double_checked)
+    if signature is None and previous is not None and previous.value == stored_text(value) and not confirms:
         return previous  # the same value again: nothing changed, nothing to record
     deviation = _deviations(uow, context, field, value, check, entry, by, ctx)
     return uow.step_values.add(
