@@ -91,6 +91,11 @@ def load_step(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, step_pk: in
         record = None
     if record is None or record.batch_id != batch.id:
         raise NotFound(f"Batch {batch_id} has no step record {step_pk}.")
+    return assemble(uow, cache, batch, record)
+
+
+def assemble(uow: UnitOfWork, cache: ProcedureCache, batch: StoredBatch, record: StoredStep) -> StepContext:
+    """The step record with its definition and form from the batch's pinned procedure version."""
     procedure = cache.get(uow, batch.batch.procedure_version_id)
     step = procedure.steps[record.step_id]
     return StepContext(batch, record, step, procedure.form(step), procedure)

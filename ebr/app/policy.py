@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from collections.abc import Callable, Mapping
@@ -21,12 +22,18 @@ def parse_text(text: str) -> SitePolicy:
     return parse_policy(document, hashlib.sha256(text.encode()).hexdigest())
 
 
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str) -> SitePolicy:
+    # Keyed by the exact text read from the database: a stored policy never changes, so this cannot go stale.
+    return parse_text(text)
+
+
 def effective_policy(uow: UnitOfWork) -> SitePolicy:
     """The policy in force; nothing but the policy's own approval can be signed before one exists."""
     stored = uow.policies.effective()
     if stored is None:
         raise SignatureRefused("No site signature policy is in force yet: QA must approve one first.")
-    return parse_text(stored.text)
+    return _parsed(stored.text)
 
 
 class PolicyService:

@@ -8,6 +8,8 @@ signer wins (SEQ-03), and a refused completion leaves values, step and engine st
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -21,10 +23,10 @@ from ebr.app.execution_context import (
     READY,
     ProcedureCache,
     StepContext,
+    assemble,
     check_open,
     check_performer,
     current_values,
-    load_step,
     parse_stored,
 )
 from ebr.app.execution_results import record_calculated, record_yield
@@ -44,9 +46,9 @@ class StepIncomplete(Conflict):
 
 
 def step_context(uow: UnitOfWork, cache: ProcedureCache, step_pk: int) -> StepContext:
-    """The step record named by a signature's object id, with its batch locked."""
-    record = uow.batches.step(step_pk)
-    return load_step(uow, cache, uow.batches.by_pk(record.batch_id).batch.id, step_pk)
+    """The step record named by a signature's object id, with its batch locked, then the record re-read."""
+    batch = uow.batches.lock_pk(uow.batches.step(step_pk).batch_id)
+    return assemble(uow, cache, batch, uow.batches.step(step_pk))
 
 
 def check_person(uow: UnitOfWork, context: StepContext, user: User, request: RequestInfo, at: datetime) -> None:
@@ -120,9 +122,23 @@ class StepSignable:
     def __init__(self, cache: ProcedureCache, engine: BatchEngine) -> None:
         self._cache = cache
         self._engine = engine
+        # The signature service asks for content, policy and reason several times in one transaction.
+        self._seen: weakref.WeakKeyDictionary[UnitOfWork, dict[int, StepContext]] = weakref.WeakKeyDictionary()
+        self._policies: weakref.WeakKeyDictionary[UnitOfWork, SitePolicy] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def _context(self, uow: UnitOfWork, object_id: str) -> StepContext:
+        """The step's context, read once per transaction (the first read takes the batch lock)."""
+        with self._lock:
+            known = self._seen.get(uow, {}).get(int(object_id))
+        if known is None:
+            known = step_context(uow, self._cache, int(object_id))
+            with self._lock:
+                self._seen.setdefault(uow, {})[int(object_id)] = known
+        return known
 
     def content(self, uow: UnitOfWork, object_id: str) -> Mapping[str, object]:
-        context = step_context(uow, self._cache, int(object_id))
+        context = self._context(uow, object_id)
         values = current_values(uow.step_values.for_step(context.record.id))
         return {
             "object": "batch_step",
@@ -136,14 +152,21 @@ class StepSignable:
         }
 
     def policy_for(self, uow: UnitOfWork, object_id: str) -> SitePolicy:
-        return narrowed(effective_policy(uow), step_context(uow, self._cache, int(object_id)))
+        context = self._context(uow, object_id)
+        with self._lock:
+            known = self._policies.get(uow)
+        if known is None:
+            known = effective_policy(uow)
+            with self._lock:
+                self._policies[uow] = known
+        return narrowed(known, context)
 
     def audit_reason(self, uow: UnitOfWork, object_id: str) -> str:
-        context = step_context(uow, self._cache, int(object_id))
+        context = self._context(uow, object_id)
         return f"step {context.step.name} (pass {context.record.iteration}) of batch {context.batch.batch.id} signed"
 
     def apply(self, uow: UnitOfWork, object_id: str, signature: StoredSignature, ctx: AuditContext) -> None:
-        context = step_context(uow, self._cache, int(object_id))
+        context = self._context(uow, object_id)  # read under the batch lock in this same transaction
         signer = uow.users.get(signature.signer_id)
         if signature.meaning == "performed":
             self._performed(uow, context, signer, ctx)

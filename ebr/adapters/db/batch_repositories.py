@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ebr.adapters.db.models import BatchEngineStateRow, BatchRow, ProductionOrderRow, StepRecordRow
@@ -140,11 +140,18 @@ class SqlBatchRepository:
 
     def lock(self, batch_id: str) -> StoredBatch:
         """The batch, locked for this transaction: commands on one batch run one after the other (SEQ-03)."""
-        query = select(BatchRow).where(BatchRow.batch_id == batch_id).with_for_update()
+        return self._locked(select(BatchRow).where(BatchRow.batch_id == batch_id), batch_id)
+
+    def lock_pk(self, batch_pk: int) -> StoredBatch:
+        """The batch by its key, locked like lock()."""
+        return self._locked(select(BatchRow).where(BatchRow.id == batch_pk), str(batch_pk))
+
+    def _locked(self, query: Select[BatchRow], name: str) -> StoredBatch:
+        query = query.with_for_update()
         # populate_existing: what the previous holder of the lock committed, not a copy read before it
         row = self._s.scalars(query.execution_options(populate_existing=True)).first()
         if row is None:
-            raise NotFound(f"No batch {batch_id}.")
+            raise NotFound(f"No batch {name}.")
         return self._stored(row)
 
     def step(self, step_pk: int) -> StoredStep:

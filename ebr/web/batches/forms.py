@@ -26,14 +26,14 @@ class StartForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type inf
 class BatchActionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
     """Hold, resume or cancel the batch, with the reason; applied when signed."""
 
-    kind = SelectField("Action", choices=[("hold", "Hold"), ("resume", "Resume"), ("cancel", "Cancel the batch")])
+    kind = SelectField("Action", choices=["hold", "resume", "cancel"])
     reason = StringField("Reason", validators=REASON)
 
 
 class DeviationForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
     """An operator's report of something outside the procedure (QA-01)."""
 
-    severity = SelectField("Severity", choices=[("minor", "Minor"), ("major", "Major"), ("critical", "Critical")])
+    severity = SelectField("Severity", choices=["minor", "major", "critical"])
     description = TextAreaField("What happened", validators=[DataRequired(), Length(min=3, max=LONG_TEXT)])
     immediate_action = TextAreaField("Immediate action taken", validators=[Optional(), Length(max=LONG_TEXT)])
     step_pk = IntegerField("Step", validators=[Optional(), NumberRange(min=1, max=MAX_ID)])
@@ -42,9 +42,7 @@ class DeviationForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type
 class DispositionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
     """The decision on a deviation, with the impact assessed; applied when signed."""
 
-    disposition = SelectField(
-        "Decision", choices=[("continue", "Continue"), ("rework", "Rework"), ("reject", "Reject")]
-    )
+    disposition = SelectField("Decision", choices=["continue", "rework", "reject"])
     impact = TextAreaField("Impact on the product", validators=[DataRequired(), Length(min=3, max=LONG_TEXT)])
     reason = StringField("Reason", validators=REASON)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ebr.app.batch_actions import meaning_of
 from ebr.app.execution_corrections import Entry, OutOfLimit
 from ebr.app.execution_views import StepView
-from ebr.domain.accounts import Permission
+from ebr.domain.accounts import Permission, Role, User
 from ebr.domain.errors import Conflict, InvalidInput
 from ebr.web.batches.common import batch_url, bp, checked, instructions, people, sign, step_url, text
 from ebr.web.batches.entries import save, saved_message
@@ -20,6 +21,16 @@ from ebr.web.routes import page
 def _first_empty_barcode(view: StepView) -> str:
     found = next((f for f in view.fields if f.field.type == "barcode" and f.current is None), None)
     return found.field.id if found else ""
+
+
+def _may_perform(view: StepView, user: User) -> bool:
+    # What the application checks on every entry, so the form is not offered to someone it would refuse.
+    if Permission.BATCH_EXECUTE not in user.permissions:
+        return False
+    named = view.step.performer_roles & {str(role) for role in Role}  # as the application, unknown names are ignored
+    if named and not {str(role) for role in user.roles} & named:
+        return False
+    return view.record.assigned_to in (None, user.id)
 
 
 @bp.route("/batches/<batch_id>/steps/<int:step_pk>")
@@ -35,6 +46,7 @@ def step(batch_id: str, step_pk: int) -> str:
         instructions=instructions(view.step.instructions, view.variables),
         calculated=services().execution.calculate(batch_id, step_pk) if has_calculated else {},
         focus=_first_empty_barcode(view),
+        may_perform=_may_perform(view, current_user.user),
         action_form=ActionForm(),
         correction_form=CorrectionForm(),
     )
@@ -72,7 +84,9 @@ def enter_value(batch_id: str, step_pk: int) -> Response:
 def perform(batch_id: str, step_pk: int) -> Response:
     """Sign the step 'performed': the signature checks every value and moves the procedure on."""
     checked(ActionForm())
-    services().execution.step(batch_id, step_pk)  # a step of another batch, or a forged id: 404
+    view = services().execution.step(batch_id, step_pk)  # a step of another batch, or a forged id: 404
+    if view.record.status != "ready":  # a stale page: say so now, not after the password
+        raise Conflict(f"Step {view.step.name!r} is {view.record.status}, not ready: reload the batch.")
     return sign("batch_step", str(step_pk), "performed", batch_url(batch_id))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ebr.adapters.db.base import Base, UtcDateTime
@@ -43,7 +43,10 @@ class StepRecordRow(Base):
     """One pass of one step of a batch, from the moment it became ready."""
 
     __tablename__ = "step_record"
-    __table_args__ = (UniqueConstraint("batch_id", "process_id", "step_id", "iteration", name="uq_step_record_pass"),)
+    __table_args__ = (
+        UniqueConstraint("batch_id", "process_id", "step_id", "iteration", name="uq_step_record_pass"),
+        Index("ix_step_record_batch_status", "batch_id", "status"),  # the open steps, however long the batch
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id"), index=True)

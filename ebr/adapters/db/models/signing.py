@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ebr.adapters.db.base import Base, UtcDateTime
@@ -33,6 +33,8 @@ class SignatureRow(Base):
     """A signature with its manifestation as it was at signing; append-only (triggers refuse UPDATE/DELETE)."""
 
     __tablename__ = "signature"
+    # Every signature checks the earlier ones on its object: without this the check scans the whole site's.
+    __table_args__ = (Index("ix_signature_object", "object_type", "object_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     object_type: Mapped[str] = mapped_column(String(64))
