@@ -124,7 +124,7 @@ class StepSignable:
         self._engine = engine
         # The signature service asks for content, policy and reason several times in one transaction.
         self._seen: weakref.WeakKeyDictionary[UnitOfWork, dict[int, StepContext]] = weakref.WeakKeyDictionary()
-        self._policies: weakref.WeakKeyDictionary[UnitOfWork, SitePolicy] = weakref.WeakKeyDictionary()
+        self._policies: weakref.WeakKeyDictionary[UnitOfWork, dict[int, SitePolicy]] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def _context(self, uow: UnitOfWork, object_id: str) -> StepContext:
@@ -154,12 +154,12 @@ class StepSignable:
     def policy_for(self, uow: UnitOfWork, object_id: str) -> SitePolicy:
         context = self._context(uow, object_id)
         with self._lock:
-            known = self._policies.get(uow)
+            known = self._policies.get(uow, {}).get(int(object_id))
         if known is None:
-            known = effective_policy(uow)
+            known = narrowed(effective_policy(uow), context)
             with self._lock:
-                self._policies[uow] = known
-        return narrowed(known, context)
+                self._policies.setdefault(uow, {})[int(object_id)] = known
+        return known
 
     def audit_reason(self, uow: UnitOfWork, object_id: str) -> str:
         context = self._context(uow, object_id)
