@@ -15,7 +15,7 @@ from ebr.app.ports import ProcedureLibrary, ProcedureRuntime, StoredBatch, Store
 from ebr.domain.accounts import Role, User
 from ebr.domain.batch import check_can_execute
 from ebr.domain.calculations import parse
-from ebr.domain.errors import Conflict, NotFound, PermissionDenied
+from ebr.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ebr.domain.procedure import ProcedureBundle
 from ebr.domain.steps import FieldDefinition, FormDefinition, StepDefinition
 
@@ -78,7 +78,7 @@ class StepContext:
         """The form's field, or a refusal naming the unknown field."""
         found = self.form.field(field_id)
         if found is None:
-            raise NotFound(f"The step {self.step.name!r} has no field {field_id!r}.")
+            raise InvalidInput(f"The step {self.step.name!r} has no field {field_id!r}.")
         return found
 
 

@@ -46,6 +46,11 @@ class Entry:
     change_reason: str = ""
 
 
+def _unit(field: FieldDefinition, entry: Entry) -> str:
+    """The unit stored: the one checked against a numeric field, else the field's own, never the client's."""
+    return (entry.unit or field.unit) if field.type in NUMERIC_TYPES else field.unit
+
+
 def typed_value(field: FieldDefinition, entry: Entry) -> tuple[object, LimitCheck]:
     """The value, or a refusal naming the broken rule; a double-entry mismatch is refused (DEV-04)."""
     value = validate_value(field, entry.text, entry.unit or field.unit)
@@ -125,7 +130,7 @@ def store(
             context.record.id,
             field.id,
             stored_text(value),
-            entry.unit or field.unit,
+            _unit(field, entry),
             str(Source.TYPED),
             ctx.at,
             by,

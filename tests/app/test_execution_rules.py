@@ -69,7 +69,7 @@ def test_wrong_type_unknown_field_and_wrong_unit_are_refused_with_the_rule_named
     floor.perform("qc_identify", qc_lot="LOT-1", qc_balance_id="BAL-1")
     with pytest.raises(InvalidInput, match="not a number"):
         floor.enter("qc_weigh", qc_mass=_weigh("heavy"))
-    with pytest.raises(NotFound, match="no field 'nope'"):
+    with pytest.raises(InvalidInput, match="no field 'nope'"):
         floor.enter("qc_weigh", nope=Entry("nope", "1"))
     with pytest.raises(InvalidInput, match="wrong unit"):
         floor.enter("qc_weigh", qc_mass=Entry("qc_mass", "1.000", "g", override_reason=OVERRIDE))
@@ -141,16 +141,22 @@ def test_limits_at_the_edges_pass_and_outside_them_need_confirmation_and_open_a_
     floor.perform("qc_identify", qc_lot="LOT-1", qc_balance_id="BAL-1")
     for edge in ("0.990", "1.010"):
         assert floor.enter("qc_weigh", qc_mass=_weigh(edge))[0].within_limits is True
-    with pytest.raises(OutOfLimit, match="outside"):
-        floor.enter("qc_weigh", qc_mass=_weigh("1.011"))
-    assert _history(floor, "qc_weigh", "qc_mass") == ["0.990", "1.010"]
-    stored = floor.enter("qc_weigh", qc_mass=_weigh("0.989", confirmed=True))[0]
-    assert stored.within_limits is False and stored.deviation_id is not None
-    deviations = runtime.services.execution.batch(floor.batch_id).deviations
-    assert [d.kind for d in deviations if d.id == stored.deviation_id] == ["out_of_limit"]
+    for outside in ("1.011", "0.989"):
+        with pytest.raises(OutOfLimit, match="outside"):
+            floor.enter("qc_weigh", qc_mass=_weigh(outside))
+    with pytest.raises(InvalidInput, match="wrong unit"):
+        floor.enter("qc_weigh", qc_mass=Entry("qc_mass", "1.000", "g", override_reason=OVERRIDE))
+    assert _history(floor, "qc_weigh", "qc_mass") == ["0.990", "1.010"]  # nothing stored silently
+    confirmed = [floor.enter("qc_weigh", qc_mass=_weigh(v, confirmed=True))[0] for v in ("1.011", "0.989")]
+    assert all(v.within_limits is False and v.deviation_id is not None for v in confirmed)
+    deviations = {d.id: d for d in runtime.services.execution.batch(floor.batch_id).deviations}
+    assert [deviations[v.deviation_id].kind for v in confirmed if v.deviation_id] == ["out_of_limit"] * 2
+    assert "±" in confirmed[1].limit_text or "0.990" in confirmed[1].limit_text  # shown with its limit
+    floor.sign_step("qc_weigh")
+    floor.sign_step("qc_weigh", "verified")
+    assert [s.record.step_id for s in floor.open_steps()] == ["qc_deviation"]  # the procedure's deviation path
 
 
-@pytest.mark.req("AUD-04")
 def test_a_change_before_signing_and_a_signed_correction_after_it_both_keep_the_original(runtime: Runtime) -> None:
     floor = running_batch(runtime)
     floor.enter("qc_identify", qc_lot="LOT-1", qc_balance_id="BAL-1")
@@ -176,7 +182,6 @@ def test_a_change_before_signing_and_a_signed_correction_after_it_both_keep_the_
     assert history[2].supersedes_id == history[1].id and history[2].signature_id is not None
 
 
-@pytest.mark.req("TIME-03")
 def test_each_entry_is_stored_at_once_and_one_after_the_window_is_flagged_late(
     runtime: Runtime, clock: FakeClock
 ) -> None:

@@ -248,6 +248,7 @@ def test_release_with_no_blockers_releases() -> None:
     assert released.status is S.RELEASED and isinstance(event, BatchReleased)
 
 
+@pytest.mark.req("SEQ-10")
 @pytest.mark.parametrize(
     ("produced", "theoretical", "percent"),
     [
