@@ -11,6 +11,7 @@ from ebr.app.signing import Credentials
 from ebr.domain.accounts import Permission
 from ebr.domain.errors import Conflict, DomainError, InvalidInput
 from ebr.domain.signatures import SignatureRefused
+from ebr.web.errors import status_of
 from ebr.web.principal import actor, info, services
 from ebr.web.routes import page
 from ebr.web.session import current_session
@@ -64,7 +65,9 @@ def dialog(challenge_id: str) -> Response | str | tuple[str, int]:
     except Conflict:
         raise
     except SignatureRefused as refused:
-        return render_template("signing/dialog.html", signing=signing, form=form, error=str(refused)), 403
+        # A changed content is a conflict (someone else acted first), not a refusal of the signer (SEQ-03).
+        status = status_of(refused)
+        return render_template("signing/dialog.html", signing=signing, form=form, error=str(refused)), status
     flash(
         f"Signed: {signature.meaning_text} {signature.signer_name} ({signature.signer_username}), "
         f"{signature.signed_at.strftime('%Y-%m-%dT%H:%M:%SZ')}.",
