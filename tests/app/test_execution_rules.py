@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from ebr.app.context import Actor, AuditContext
 from ebr.app.execution_context import StepNotOpen
 from ebr.app.execution_corrections import Entry, OutOfLimit
 from ebr.app.step_completion import StepIncomplete
@@ -64,9 +65,15 @@ def test_a_forged_step_id_or_a_step_of_another_batch_is_not_found(runtime: Runti
         runtime.services.execution.enter(actor_of(floor.operator.user), "B-NONE", 1, Entry("qc_lot", "X"), KIOSK)
 
 
+def _cursor(runtime: Runtime, batch_id: str) -> str:
+    with runtime.services.uow(AuditContext(Actor.system(), runtime.services.clock.now())) as uow:
+        return uow.batches.state(uow.batches.get(batch_id).id)[1]
+
+
 def test_wrong_type_unknown_field_and_wrong_unit_are_refused_with_the_rule_named(runtime: Runtime) -> None:
     floor = running_batch(runtime)
     floor.perform("qc_identify", qc_lot="LOT-1", qc_balance_id="BAL-1")
+    cursor = _cursor(runtime, floor.batch_id)
     with pytest.raises(InvalidInput, match="not a number"):
         floor.enter("qc_weigh", qc_mass=_weigh("heavy"))
     with pytest.raises(InvalidInput, match="no field 'nope'"):
@@ -76,6 +83,7 @@ def test_wrong_type_unknown_field_and_wrong_unit_are_refused_with_the_rule_named
     with pytest.raises(InvalidInput, match="needs a reason"):
         floor.enter("qc_weigh", qc_mass=Entry("qc_mass", "1.000", "kg"))
     assert _history(floor, "qc_weigh", "qc_mass") == []
+    assert _cursor(runtime, floor.batch_id) == cursor  # the engine state is untouched
 
 
 @pytest.mark.req("SEQ-02")

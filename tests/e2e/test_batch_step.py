@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from ebr.app.context import Actor, AuditContext
 from ebr.bootstrap import Runtime
-from tests.app.execution_support import Floor, running_batch
+from tests.app.execution_support import running_batch
 from tests.e2e.test_login_timeout_lockout import log_in
 from tests.factories import PASSWORD
 from tests.fakes import FakeClock
@@ -32,21 +31,9 @@ def sign(page: Page, username: str) -> None:
     expect(page).to_have_url(DIALOG)
     page.get_by_label("User id").fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    expect(page.locator("#acknowledge")).to_have_count(0)  # both gave the one-time acknowledgement before
+    page.locator("#acknowledge").check()  # offered to whoever signs here: the supervisor never signed before
     with page.expect_navigation():
         page.locator("#sign").click()
-
-
-def acknowledged_earlier(floor: Floor) -> None:
-    """The supervisor gave the one-time acknowledgement of a legally binding signature at an earlier signature.
-
-    The dialog shows the acknowledgement box only when the session's owner has not given it yet; a second person
-    signing at the operator's browser who never gave it would be refused (reported as a gap of the dialog).
-    """
-    now = floor.rt.services.clock.now()
-    with floor.rt.services.uow(AuditContext(Actor.system(), now, "test set-up")) as uow:
-        uow.acknowledgements.add(floor.supervisor.user.id, "legally binding", now)
-        uow.commit()
 
 
 def test_a_scanner_fills_the_barcode_fields_one_after_the_other(
@@ -81,7 +68,6 @@ def test_an_operator_weighs_and_signs_and_a_supervisor_verifies_at_the_same_brow
 ) -> None:
     floor = running_batch(runtime)
     floor.perform("qc_identify", qc_lot="LOT-1", qc_balance_id="BAL-1")
-    acknowledged_earlier(floor)
     operator, supervisor = floor.operator.user, floor.supervisor.user
     pk = floor.step("qc_weigh").record.id
     log_in(page, live_server, operator.username)
