@@ -147,9 +147,11 @@ class SqlBatchRepository:
         return self._locked(select(BatchRow).where(BatchRow.id == batch_pk), str(batch_pk))
 
     def _locked(self, query: Select[BatchRow], name: str) -> StoredBatch:
-        query = query.with_for_update()
-        # populate_existing: what the previous holder of the lock committed, not a copy read before it
-        row = self._s.scalars(query.execution_options(populate_existing=True)).first()
+        # Whatever this transaction read before it holds the lock may be stale: the previous holder may commit
+        # meanwhile. Forget it all, so the locked row and every later read are what is committed then.
+        self._s.flush()
+        self._s.expire_all()
+        row = self._s.scalars(query.with_for_update()).first()
         if row is None:
             raise NotFound(f"No batch {name}.")
         return self._stored(row)

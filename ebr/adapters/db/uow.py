@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from types import TracebackType
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ebr.adapters.db import audit_guard
@@ -164,12 +164,21 @@ def _row(seq: int, d: EntryDraft, anomaly: bool, prev_hash: str, own: str, seal:
     )
 
 
+def _keep(session: Session, instance: object) -> None:
+    """Hold the row for the life of its unit of work (a unit of work is one short transaction)."""
+    session.info.setdefault("rows", []).append(instance)
+
+
 class SqlUnitOfWorkFactory:
     """Opens units of work on one engine; bootstrap builds it."""
 
     def __init__(self, engine: Engine, sealer: Sealer) -> None:
         self.engine = engine
         self._factory = sessionmaker(engine, expire_on_commit=False)
+        # The ORM's identity map holds rows weakly: repositories hand out plain values, so without a strong
+        # reference every second read of the same row in one unit of work went to the database again.
+        event.listen(self._factory, "loaded_as_persistent", _keep)
+        event.listen(self._factory, "pending_to_persistent", _keep)
         audit_guard.install()
         self._sealer = sealer
 
