@@ -73,6 +73,7 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "batches.batch": Permission.BATCH_VIEW,
     "batches.diagram": Permission.BATCH_VIEW,
     "batches.request_action": Permission.BATCH_HOLD,
+    "batches.request_step_action": Permission.BATCH_HOLD,
     "batches.sign_action": Permission.BATCH_VIEW,  # opens the dialog; the site policy then checks the signer
     "batches.report_deviation": Permission.BATCH_EXECUTE,
     "batches.disposition": Permission.BATCH_VIEW,  # as the application; the policy decides who signs, by severity

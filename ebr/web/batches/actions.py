@@ -7,9 +7,16 @@ from werkzeug.wrappers import Response
 
 from ebr.app.batch_actions import meaning_of
 from ebr.domain.accounts import Permission
-from ebr.domain.errors import Conflict, NotFound
+from ebr.domain.errors import Conflict, InvalidInput, NotFound
 from ebr.web.batches.common import batch_url, bp, checked, sign, text
-from ebr.web.batches.forms import ActionForm, BatchActionForm, CloseForm, DeviationForm, DispositionForm
+from ebr.web.batches.forms import (
+    ActionForm,
+    BatchActionForm,
+    CloseForm,
+    DeviationForm,
+    DispositionForm,
+    StepActionForm,
+)
 from ebr.web.principal import actor, info, services
 from ebr.web.routes import page
 
@@ -24,6 +31,24 @@ def request_action(batch_id: str) -> Response:
     """Hold, resume or cancel the batch with the reason: requested now, applied by its signature."""
     form = checked(BatchActionForm())
     action = services().execution.request_action(actor(), batch_id, form.kind.data, text(form.reason), info())
+    return _signed_action(batch_id, action.id, action.kind)
+
+
+@bp.route("/batches/<batch_id>/step-actions", methods=["POST"])
+@page(Permission.BATCH_HOLD)
+def request_step_action(batch_id: str) -> Response:
+    """Skip or reassign an open step with the reason: never a data edit, applied only by its signature."""
+    form = checked(StepActionForm())
+    parameters = {}
+    if form.kind.data == "reassign":
+        named = text(form.assignee).lower()
+        assignee = next((u for u in services().accounts.list_users() if u.username == named), None)
+        if assignee is None:
+            raise InvalidInput("Reassign to whom? No user with that user id.")
+        parameters["assignee"] = str(assignee.id)
+    action = services().execution.request_action(
+        actor(), batch_id, form.kind.data, text(form.reason), info(), step_pk=form.step_pk.data, parameters=parameters
+    )
     return _signed_action(batch_id, action.id, action.kind)
 
 

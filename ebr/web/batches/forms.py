@@ -30,6 +30,15 @@ class BatchActionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no ty
     reason = StringField("Reason", validators=REASON)
 
 
+class StepActionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """Skip an open step or reassign it to a named person, with the reason; applied when signed."""
+
+    kind = SelectField("Action", choices=["skip", "reassign"])
+    step_pk = IntegerField("Step", validators=[DataRequired(), NumberRange(min=1, max=MAX_ID)])
+    assignee = StringField("Assign to (user id)", validators=[Optional(), Length(max=64)])
+    reason = StringField("Reason", validators=REASON)
+
+
 class DeviationForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
     """An operator's report of something outside the procedure (QA-01)."""
 

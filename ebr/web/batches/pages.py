@@ -15,6 +15,7 @@ from ebr.web.batches.forms import (
     DeviationForm,
     DispositionForm,
     StartForm,
+    StepActionForm,
 )
 from ebr.web.principal import actor, info, services
 from ebr.web.routes import page
@@ -55,6 +56,7 @@ def batch(batch_id: str) -> str:
         progress=progress(view),
         action_form=ActionForm(),
         batch_action_form=BatchActionForm(),
+        step_action_form=StepActionForm(),
         deviation_form=DeviationForm(),
         disposition_form=DispositionForm(),
         close_form=CloseForm(),
