@@ -114,6 +114,19 @@ def notifier_for(settings: Settings) -> Notifier:
     return LogNotifier()
 
 
+def _signables(
+    clock: Clock, library: FolderLibrary, runtime: SpiffRuntime, procedures: ProcedureCache, execution: Execution
+) -> dict[str, Signable]:
+    """Every object type the one signature service can sign, with the act its signature performs."""
+    return {
+        "setting_change": SettingChangeSignable(clock),
+        "signature_policy": PolicySignable(),
+        "procedure_version": ProcedureSignable(library, runtime),
+        "batch_step": StepSignable(procedures, execution),
+        "batch_action": BatchActionSignable(procedures, execution),
+    }
+
+
 def build(
     settings: Settings,
     clock: Clock | None = None,
@@ -143,13 +156,7 @@ def build(
     runtime = SpiffRuntime()
     execution = Execution()
     procedures = ProcedureCache(library, runtime)
-    signables: dict[str, Signable] = {
-        "setting_change": SettingChangeSignable(clock),
-        "signature_policy": PolicySignable(),
-        "procedure_version": ProcedureSignable(library, runtime),
-        "batch_step": StepSignable(procedures, execution),
-        "batch_action": BatchActionSignable(procedures, execution),
-    }
+    signables = _signables(clock, library, runtime, procedures, execution)
     services = Services(
         clock=clock,
         uow=uow,

@@ -76,3 +76,16 @@ def page(browser: Browser) -> Iterator[Page]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The loopback server is werkzeug's development server: when the browser drops a static download (the favicon)
+    halfway, the server leaves its open file to the garbage collector, which warns at a random later moment."""
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.filterwarnings("ignore:unclosed file.*static:ResourceWarning"))
+            item.add_marker(
+                pytest.mark.filterwarnings(
+                    "ignore:Exception ignored in.*static:pytest.PytestUnraisableExceptionWarning"
+                )
+            )
