@@ -68,11 +68,10 @@ class BatchActionSignable:
             "action": action.kind,
             "reason": action.reason,
             "parameters": payload_of(action),
-            "status": action.status,
         }
         if action.step_record_id is not None:
             record = uow.batches.step(action.step_record_id)
-            content["step"] = {"id": record.step_id, "iteration": record.iteration, "status": record.status}
+            content["step"] = {"id": record.step_id, "iteration": record.iteration}
         if action.deviation_id is not None:
             deviation = uow.deviations.get(action.deviation_id)
             content["deviation"] = {"number": deviation.number, "severity": deviation.severity}

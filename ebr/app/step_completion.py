@@ -31,13 +31,13 @@ from ebr.app.execution_context import (
 )
 from ebr.app.execution_results import record_calculated, record_yield
 from ebr.app.policy import effective_policy
-from ebr.app.ports import BatchEngine, StoredSignature, UnitOfWork
+from ebr.app.ports import BatchEngine, StoredSignature, StoredValue, UnitOfWork
 from ebr.app.training import require_training
 from ebr.domain.accounts import Role, User
 from ebr.domain.audit import to_utc_text
 from ebr.domain.deviations import DeviationKind, Severity
 from ebr.domain.errors import Conflict, PermissionDenied
-from ebr.domain.records import HoldNotElapsed
+from ebr.domain.records import HoldNotElapsed, Source
 from ebr.domain.signatures import SitePolicy
 
 
@@ -114,6 +114,10 @@ def engine_values(context: StepContext, uow: UnitOfWork) -> Mapping[str, object]
     return {name: parse_stored(fields.get(name), value.value) for name, value in values.items()}
 
 
+def _entered(value: StoredValue) -> bool:
+    return value.source != str(Source.CALCULATED) and not value.after_signing
+
+
 class StepSignable:
     """A step record signed "performed" by its performer and "verified" by a second person."""
 
@@ -138,8 +142,13 @@ class StepSignable:
         return known
 
     def content(self, uow: UnitOfWork, object_id: str) -> Mapping[str, object]:
+        """What the performer and the verifier sign: the step and the values entered for it.
+
+        Only what cannot change once signed: no status, no value computed at signing, no signed correction
+        (which carries its own signature), so `ebr verify signatures` can check it for the life of the record."""
         context = self._context(uow, object_id)
-        values = current_values(uow.step_values.for_step(context.record.id))
+        entered = [v for v in uow.step_values.for_step(context.record.id) if _entered(v)]
+        values = current_values(entered)
         return {
             "object": "batch_step",
             "batch": context.batch.batch.id,
@@ -147,7 +156,6 @@ class StepSignable:
             "step": context.step.id,
             "name": context.step.name,
             "iteration": context.record.iteration,
-            "status": context.record.status,
             "values": {f: {"value": v.value, "unit": v.unit, "entry": v.id} for f, v in sorted(values.items())},
         }
 
