@@ -1,4 +1,4 @@
-"""Step and action signatures stay verifiable for the life of the record, and a raw change of a signed value is found."""
+"""Step and action signatures stay verifiable for the life of the record; a raw change of a signed value is found."""
 
 from __future__ import annotations
 
