@@ -117,7 +117,7 @@ class BatchActionSignable:
         else:
             moved, _ = current.cancel(ctx.at, by, action.reason)
             uow.batches.update_batch(moved, current.version, None)
-            for record in uow.batches.steps(batch.id, READY) + uow.batches.steps(batch.id, PERFORMED):
+            for record in uow.batches.open_steps(batch.id):
                 uow.batches.update_step(record.id, record.version, status=CANCELLED, completed_at=ctx.at)
             uow.orders.set_status(batch.order_id, str(OrderStatus.CANCELLED), ctx.at, action.reason)
 

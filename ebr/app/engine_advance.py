@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 
-from ebr.app.execution_context import CANCELLED, COMPLETED, PERFORMED, READY, StepContext
+from ebr.app.execution_context import CANCELLED, COMPLETED, StepContext
 from ebr.app.ports import BatchEngine, Cursor, EngineAdvance, StoredBatch, UnitOfWork
 from ebr.domain.audit import Action
 from ebr.domain.orders import OrderStatus
@@ -35,7 +35,7 @@ def record_advance(
 ) -> list[str]:
     """Store the new cursor; new ready steps get records, steps the engine withdrew are cancelled."""
     uow.batches.put_state(batch.id, advance.state.value, advance.state.digest, now, expected=previous)
-    open_records = uow.batches.steps(batch.id, READY) + uow.batches.steps(batch.id, PERFORMED)
+    open_records = uow.batches.open_steps(batch.id)
     keys = {record.engine_key: record for record in open_records}
     ready_keys = {step.key for step in advance.ready}
     for record in open_records:
@@ -49,13 +49,19 @@ def record_advance(
 
 
 def finish(
-    uow: UnitOfWork, engine: BatchEngine, context: StepContext, values: Mapping[str, object], now: datetime
+    uow: UnitOfWork,
+    engine: BatchEngine,
+    context: StepContext,
+    values: Mapping[str, object],
+    now: datetime,
+    signed: Mapping[str, object] | None = None,
 ) -> None:
-    """Complete the engine task of a signed step; when the procedure ends, the batch is completed."""
+    """Complete the engine task of a signed step (recording who signed in the same change of the record);
+    when the procedure ends, the batch is completed."""
     state, digest = uow.batches.state(context.batch.id)
     advance = engine.complete(context.procedure.bundle, Cursor(state, digest), context.record.engine_key, values)
     record = context.record
-    uow.batches.update_step(record.id, record.version, status=COMPLETED, completed_at=now)
+    uow.batches.update_step(record.id, record.version, status=COMPLETED, completed_at=now, **(signed or {}))
     added = record_advance(uow, context.batch, advance, now, _hold(context, now), previous=digest)
     if advance.completed:
         complete_batch(uow, context.batch, now)

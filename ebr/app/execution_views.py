@@ -91,7 +91,7 @@ def batch_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, detail: bo
     batch = uow.batches.get(batch_id)
     procedure = cache.get(uow, batch.batch.procedure_version_id)
     if not detail:
-        open_records = uow.batches.steps(batch.id, READY) + uow.batches.steps(batch.id, PERFORMED)
+        open_records = uow.batches.open_steps(batch.id)
         steps = procedure.steps
         lines = [
             StepLine(r, steps[r.step_id].name, steps[r.step_id].critical, bool(steps[r.step_id].verifier_roles))

@@ -192,19 +192,17 @@ class StepSignable:
         record_calculated(uow, context, signer.id, ctx)
         record_yield(uow, context, signer.id, ctx.at)
         record = uow.batches.step(context.record.id)
-        record = uow.batches.update_step(
-            record.id, record.version, status=PERFORMED, performed_by=signer.id, performed_at=ctx.at
-        )
-        if not context.step.verifier_roles:
-            finish(uow, self._engine, replace(context, record=record), engine_values(context, uow), ctx.at)
+        performed = {"performed_by": signer.id, "performed_at": ctx.at}
+        if context.step.verifier_roles:
+            uow.batches.update_step(record.id, record.version, status=PERFORMED, **performed)
+        else:
+            finish(uow, self._engine, replace(context, record=record), engine_values(context, uow), ctx.at, performed)
 
     def _verified(self, uow: UnitOfWork, context: StepContext, signer: User, ctx: AuditContext) -> None:
         check_open(context, PERFORMED)
         check_person(uow, context, signer, ctx.request, ctx.at)
-        record = uow.batches.update_step(
-            context.record.id, context.record.version, verified_by=signer.id, verified_at=ctx.at
-        )
-        finish(uow, self._engine, replace(context, record=record), engine_values(context, uow), ctx.at)
+        verified = {"verified_by": signer.id, "verified_at": ctx.at}
+        finish(uow, self._engine, context, engine_values(context, uow), ctx.at, verified)
 
 
 __all__ = ["COMPLETED", "StepIncomplete", "StepSignable"]

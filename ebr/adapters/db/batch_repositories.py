@@ -132,6 +132,13 @@ class SqlBatchRepository:
             stmt = stmt.where(StepRecordRow.status == status)
         return [_step(r) for r in self._s.scalars(stmt)]
 
+    def open_steps(self, batch_pk: int) -> list[StoredStep]:
+        """Steps someone must act on: ready, or performed and awaiting verification (by index, however long)."""
+        query = select(StepRecordRow).where(
+            StepRecordRow.batch_id == batch_pk, StepRecordRow.status.in_(("ready", "performed"))
+        )
+        return [_step(r) for r in self._s.scalars(query.order_by(StepRecordRow.id))]
+
     def by_pk(self, batch_pk: int) -> StoredBatch:
         row = self._s.get(BatchRow, batch_pk)
         if row is None:
