@@ -94,7 +94,7 @@ class BatchActionSignable:
         action = uow.batch_actions.get(int(object_id))
         if meaning_of(action.kind) != signature.meaning:
             raise Conflict(f"A {action.kind} is applied by a {meaning_of(action.kind)!r} signature.")
-        batch = uow.batches.lock(uow.batches.by_pk(action.batch_id).batch.id)
+        batch = uow.batches.lock_pk(action.batch_id)
         uow.batch_actions.mark(action.id, "applied", ctx.at, signature.id)
         if action.kind in ("hold", "resume", "cancel"):
             self._batch_state(uow, batch, action, signature.signer_id, ctx)

@@ -27,6 +27,7 @@ from ebr.domain.configuration import GmpSettings
 from ebr.domain.deviations import DeviationKind, Severity
 from ebr.domain.errors import InvalidInput
 from ebr.domain.records import is_late_entry
+from ebr.domain.steps import FieldDefinition
 
 # Who may request each kind of action; the site policy then decides who may sign it.
 REQUEST_PERMISSION = {
@@ -64,6 +65,11 @@ class ExecutionService:
             value = store(uow, context, entry, user.id, ctx, late)
             uow.commit()
         return value
+
+    def field(self, batch_id: str, step_pk: int, field_id: str) -> FieldDefinition:
+        """One field of the step's form; a step of another batch is not found, an unknown field is bad input."""
+        with self._uow(self._ctx(Actor.system())) as uow:
+            return load_step(uow, self._cache, batch_id, step_pk, lock=False).field(field_id)
 
     def calculate(self, batch_id: str, step_pk: int) -> dict[str, str]:
         """The step's calculated fields from the values recorded so far, for the page to show live."""
@@ -163,7 +169,7 @@ class ExecutionService:
         for record in overdue:
             ctx = self._ctx(Actor.system(), "maximum hold time exceeded")
             with self._uow(ctx) as uow:
-                batch = uow.batches.lock(uow.batches.by_pk(record.batch_id).batch.id)
+                batch = uow.batches.lock_pk(record.batch_id)
                 current = uow.batches.step(record.id)
                 if current.hold_deviation_id is not None or current.status not in ("ready", "performed"):
                     continue  # someone completed it or the poller of another worker was first

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ebr.app.context import AuditContext
 from ebr.app.deviations import open_in
 from ebr.app.execution_context import COMPLETED, PERFORMED, StepContext, current_values, stored_text
-from ebr.app.execution_results import terminal_of
+from ebr.app.execution_results import open_out_of_limit, terminal_of
 from ebr.app.ports import StoredDeviation, StoredSignature, StoredValue, UnitOfWork
 from ebr.domain.batch import BatchStatus
 from ebr.domain.deviations import DeviationKind, Severity
@@ -89,18 +89,7 @@ def _deviations(
             field.id,
         )
     if not check.within:
-        found = open_in(
-            uow,
-            context.batch,
-            context.record.id,
-            DeviationKind.OUT_OF_LIMIT,
-            Severity.MAJOR,
-            f"{field.label} = {value} {field.unit} is outside {check.limit} ({check.reason}).",
-            "",
-            ctx.at,
-            by,
-            field.id,
-        )
+        found = open_out_of_limit(uow, context, field, value, check, ctx.at, by)
     return found
 
 

@@ -13,13 +13,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from ebr.app.context import AuditContext, RequestInfo
 from ebr.app.deviations import open_in
 from ebr.app.execution_context import StepContext, reads, stored_text, variables
-from ebr.app.ports import StoredReconciliation, StoredValue, StoredYield, UnitOfWork
+from ebr.app.ports import StoredDeviation, StoredReconciliation, StoredValue, StoredYield, UnitOfWork
 from ebr.domain.batch import RECONCILIATION_FORMULA, YIELD_FORMULA, reconcile, yield_percent
 from ebr.domain.calculations import parse
 from ebr.domain.deviations import DeviationKind, Severity
 from ebr.domain.errors import Conflict, InvalidInput
 from ebr.domain.expression_terms import ExpressionError
-from ebr.domain.records import Source, evaluate_limits
+from ebr.domain.records import LimitCheck, Source, evaluate_limits
 from ebr.domain.steps import FieldDefinition, ReconciliationLine, YieldSpec
 
 
@@ -43,6 +43,30 @@ def evaluate(context: StepContext, uow: UnitOfWork, source: str, what: str) -> D
     return value
 
 
+def open_out_of_limit(
+    uow: UnitOfWork,
+    context: StepContext,
+    field: FieldDefinition,
+    value: object,
+    check: LimitCheck,
+    at: datetime,
+    by: int,
+) -> StoredDeviation:
+    """The deviation a value outside its field's limits opens, linked to its step and field (SEQ-09, QA-01)."""
+    return open_in(
+        uow,
+        context.batch,
+        context.record.id,
+        DeviationKind.OUT_OF_LIMIT,
+        Severity.MAJOR,
+        f"{field.label} = {value} {field.unit} is outside {check.limit} ({check.reason}).",
+        "",
+        at,
+        by,
+        field.id,
+    )
+
+
 def _rounded(field: FieldDefinition, value: Decimal) -> Decimal:
     if field.precision is None:
         return value
@@ -56,20 +80,7 @@ def record_calculated(uow: UnitOfWork, context: StepContext, by: int, ctx: Audit
             continue
         value = _rounded(field, evaluate(context, uow, field.expression, field.label))
         check = evaluate_limits(field, value)
-        deviation = None
-        if not check.within:
-            deviation = open_in(
-                uow,
-                context.batch,
-                context.record.id,
-                DeviationKind.OUT_OF_LIMIT,
-                Severity.MAJOR,
-                f"{field.label} = {value} {field.unit} is outside {check.limit} ({check.reason}).",
-                "",
-                ctx.at,
-                by,
-                field.id,
-            )
+        deviation = None if check.within else open_out_of_limit(uow, context, field, value, check, ctx.at, by)
         uow.step_values.add(
             StoredValue(
                 0,

@@ -27,13 +27,14 @@ from ebr.app.execution_context import (
     check_open,
     check_performer,
     current_values,
+    known_roles,
     parse_stored,
 )
 from ebr.app.execution_results import record_calculated, record_yield
 from ebr.app.policy import effective_policy
 from ebr.app.ports import BatchEngine, StoredSignature, StoredValue, UnitOfWork
 from ebr.app.training import require_training
-from ebr.domain.accounts import Role, User
+from ebr.domain.accounts import User
 from ebr.domain.audit import to_utc_text
 from ebr.domain.deviations import DeviationKind, Severity
 from ebr.domain.errors import Conflict, PermissionDenied
@@ -64,9 +65,9 @@ def narrowed(policy: SitePolicy, context: StepContext) -> SitePolicy:
     declared = {"performed": context.step.performer_roles, "verified": context.step.verifier_roles}
     rules = []
     for rule in policy.rules:
-        roles = {Role(r) for r in declared.get(rule.meaning, ()) if r in Role._value2member_map_}
+        roles = known_roles(declared.get(rule.meaning, frozenset()))
         narrow = rule.object_type == "batch_step" and roles
-        rules.append(replace(rule, roles=rule.roles & frozenset(roles)) if narrow else rule)
+        rules.append(replace(rule, roles=rule.roles & roles) if narrow else rule)
     return replace(policy, rules=tuple(rules))
 
 

@@ -15,11 +15,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from ebr.app.execution_views import BatchView, StepView
+from ebr.app.execution_views import BatchView
 from ebr.domain.accounts import User
 from ebr.domain.errors import InvalidInput, NotFound
 from ebr.domain.procedure import ProcedureBundle
-from ebr.domain.steps import FieldDefinition
 from ebr.web.principal import services
 from ebr.web.signing.views import start
 
@@ -59,14 +58,6 @@ def sign(object_type: str, object_id: str, meaning: str, back: str) -> Response:
 def people() -> dict[int, User]:
     """Every account by id, for printing who entered, performed and verified."""
     return {user.id: user for user in services().accounts.list_users()}
-
-
-def form_field(view: StepView, field_id: str) -> FieldDefinition:
-    """A field of the step's form; an unknown one is a bad request, not a missing page (422)."""
-    found = view.form.field(field_id)
-    if found is None:
-        raise InvalidInput(f"The step {view.step.name!r} has no field {field_id!r}.")
-    return found
 
 
 def main_bpmn(bundle: ProcedureBundle) -> bytes:

@@ -9,7 +9,6 @@ from ebr.app.execution_corrections import Entry
 from ebr.app.ports import StoredValue
 from ebr.domain.errors import InvalidInput
 from ebr.domain.steps import FieldDefinition
-from ebr.web.batches.common import form_field
 from ebr.web.principal import actor, info, services
 
 MAX_TEXT = 2000
@@ -51,8 +50,7 @@ def entry_from_json(data: object) -> Entry:
 
 def save(batch_id: str, step_pk: int, entry: Entry) -> tuple[FieldDefinition, StoredValue]:
     """Check the entry against the step's form, then save it at once (TIME-03)."""
-    view = services().execution.step(batch_id, step_pk)  # a step of another batch, or a forged id: 404
-    field = form_field(view, entry.field_id)
+    field = services().execution.field(batch_id, step_pk, entry.field_id)  # another batch's step or a forged id: 404
     if field.double_entry:
         if entry.text.strip() and not (entry.repeat or "").strip():
             # Saved without its second entry, the value could never be confirmed by re-entering the same value.
