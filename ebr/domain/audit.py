@@ -44,6 +44,8 @@ class Action(StrEnum):
     SYSTEM_UPGRADE = "system_upgrade"
     CLOCK_ANOMALY = "clock_anomaly"
     CHECKPOINT = "checkpoint"
+    DEVICE_FAULT = "device_fault"  # a capture that failed after its retries (DEV-02)
+    CHECK_FAILED = "check_failed"  # an identity or equipment scan refused (SEQ-07)
 
 
 @dataclass(frozen=True)

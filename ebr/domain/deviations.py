@@ -20,6 +20,7 @@ class DeviationKind(StrEnum):
     HOLD_EXCEEDED = "hold_exceeded"
     YIELD = "yield"
     OPERATOR_REPORT = "operator_report"
+    DEVICE_FAILURE = "device_failure"
 
 
 class Severity(StrEnum):

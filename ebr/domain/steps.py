@@ -37,6 +37,9 @@ class FieldDefinition:
     source: DeviceSource | None = None
     help: str = ""
     double_entry: bool = False  # critical manual data: entered twice, a mismatch is refused (DEV-04)
+    equipment: str = ""  # check "equipment": the class the scanned instance must be of ("" = the step's class)
+    material: str = ""  # check "material_lot": the material code the scanned container must hold
+    on_fail: str = "block"  # a failed scan check blocks the step, or ("deviation") is recorded and opens one
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,11 @@ class TagDefinition:
     word_order: str = "big"
     scale: str = "1"
     unit: str = ""
-    minimum: str | None = None
+    minimum: str | None = None  # the instrument's physical range: a reading outside it is a fault (DEV-02)
     maximum: str | None = None
+    register_type: str = "holding"  # holding or input registers
+    byte_order: str = "big"  # byte order inside each 16-bit register
+    offset: str = "0"  # engineering value = raw x scale + offset
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,13 @@ class EquipmentClass:
     id: str
     description: str
     tags: tuple[TagDefinition, ...]
+    stable_tag: str = ""  # a tag that reads 1 when the reading is stable (a balance at rest); 0 refuses the capture
+    age_tag: str = ""  # a tag holding the seconds since the instrument last refreshed its value
+    max_age_s: int | None = None  # a reading older than this is stale (DEV-02)
+
+    def tag(self, tag_id: str) -> TagDefinition | None:
+        """The tag with this id, if any."""
+        return next((t for t in self.tags if t.id == tag_id), None)
 
 
 @dataclass(frozen=True)

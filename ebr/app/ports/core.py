@@ -10,6 +10,13 @@ from typing import Protocol
 
 from ebr.app.context import AuditContext
 from ebr.app.ports.batches import BatchRepository
+from ebr.app.ports.equipment import (
+    DispensingRepository,
+    EquipmentRepository,
+    EquipmentUseRepository,
+    IdentityCheckRepository,
+    LogbookRepository,
+)
 from ebr.app.ports.execution import BatchActionRepository, DeviationRepository, StepValueRepository, YieldRepository
 from ebr.app.ports.masterdata import (
     ContainerRepository,
@@ -299,6 +306,16 @@ class UnitOfWork(Protocol):
     def training(self) -> TrainingRepository: ...
     @property
     def terminals(self) -> TerminalRepository: ...
+    @property
+    def equipment(self) -> EquipmentRepository: ...
+    @property
+    def logbook(self) -> LogbookRepository: ...
+    @property
+    def equipment_uses(self) -> EquipmentUseRepository: ...
+    @property
+    def identity_checks(self) -> IdentityCheckRepository: ...
+    @property
+    def dispensings(self) -> DispensingRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

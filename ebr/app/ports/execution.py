@@ -33,6 +33,10 @@ class StoredValue:
     after_signing: bool = False
     signature_id: int | None = None
     deviation_id: int | None = None
+    equipment_code: str = ""  # device values: the instance read (DEV-01)
+    tag: str = ""  # and its tag
+    quality: str = ""  # "good" for a validated device read
+    device_detail: str = ""  # canonical JSON: endpoint, register, data type, orders, scale, status at the time
 
 
 @dataclass(frozen=True)
