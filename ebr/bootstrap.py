@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from ebr.adapters.db import ratelimit
 from ebr.adapters.db.engine import database_now, make_engine
 from ebr.adapters.db.migrate import current_revision, upgrade
 from ebr.adapters.db.uow import SqlUnitOfWorkFactory
+from ebr.adapters.modbus.client import ModbusReader
 from ebr.adapters.notify.notifiers import EmailNotifier, LogNotifier, WebhookNotifier
 from ebr.adapters.passwords.argon2 import Argon2Hasher
 from ebr.adapters.pdf.render import PdfRenderer
@@ -26,14 +28,17 @@ from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
 from ebr.app.batch_actions import BatchActionSignable
 from ebr.app.batches import BatchService
+from ebr.app.capture import CaptureService
 from ebr.app.clients import ApiClientService
+from ebr.app.equipment import EquipmentService
+from ebr.app.equipment_logbook import LogbookSignable
 from ebr.app.execution import ExecutionService
 from ebr.app.execution_context import ProcedureCache
 from ebr.app.incidents import IncidentService
 from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
 from ebr.app.policy import PolicyService, PolicySignable
-from ebr.app.ports import AlertSink, Clock, Notifier
+from ebr.app.ports import AlertSink, Clock, DeviceReader, Notifier
 from ebr.app.procedures import ProcedureService, ProcedureSignable
 from ebr.app.services import Services
 from ebr.app.sessions import SessionService
@@ -124,7 +129,17 @@ def _signables(
         "procedure_version": ProcedureSignable(library, runtime),
         "batch_step": StepSignable(procedures, execution),
         "batch_action": BatchActionSignable(procedures, execution),
+        "equipment_log": LogbookSignable(),
     }
+
+
+def equipment_classes(library_dir: Path) -> Callable[[], frozenset[str]]:
+    """The ids of the library's equipment classes (equipment/classes/<id>.toml), read afresh on every call."""
+
+    def classes() -> frozenset[str]:
+        return frozenset(path.stem for path in (library_dir / "equipment" / "classes").glob("*.toml"))
+
+    return classes
 
 
 def build(
@@ -132,6 +147,7 @@ def build(
     clock: Clock | None = None,
     alert_sink: AlertSink | None = None,
     notifier: Notifier | None = None,
+    reader: DeviceReader | None = None,
 ) -> Runtime:
     """Wire every adapter for these settings; nothing happens at import time."""
     settings.check()
@@ -176,8 +192,10 @@ def build(
         orders=OrderService(uow, clock),
         batches=BatchService(uow, clock, execution, runtime),
         execution=ExecutionService(uow, clock, procedures),
+        capture=CaptureService(uow, clock, procedures, reader or ModbusReader(clock.now)),
         incidents=IncidentService(uow, clock, notifier or notifier_for(settings)),
         training=TrainingService(uow, clock),
         terminals=TerminalService(uow, clock),
+        equipment=EquipmentService(uow, clock, equipment_classes(settings.library_dir)),
     )
     return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

@@ -81,11 +81,18 @@ def demo(port: int | None, no_serve: bool) -> None:
     if not no_serve:
         import threading
 
+        from ebr.demo.plant import simulated_plant
         from ebr.worker.loop import run_forever
 
         # The demo runs the background jobs in-process; production runs `ebr worker` separately.
         threading.Thread(target=run_forever, args=(rt,), name="ebr-worker", daemon=True).start()
-        _serve(rt, port or settings.port)
+        try:
+            plant = simulated_plant(rt)
+        except DemoRefused as exc:
+            raise click.ClickException(str(exc)) from None
+        with plant:
+            click.echo(f"Simulated plant (Modbus TCP) on 127.0.0.1:{plant.port}: balance, probes, granulator, dryer")
+            _serve(rt, port or settings.port)
 
 
 @main.command()

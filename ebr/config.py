@@ -42,6 +42,8 @@ class Settings:
     notify_smtp_port: int = 25
     notify_smtp_from: str = ""
     notify_smtp_to: tuple[str, ...] = ()
+    # The demo plant's simulated Modbus gateway on 127.0.0.1 (demo only; real devices are equipment master data).
+    demo_modbus_port: int = 5020
 
     @property
     def production(self) -> bool:
@@ -102,11 +104,11 @@ def _is_http_url(text: str) -> bool:
     return url.scheme in ("http", "https") and bool(url.hostname) and not any(c.isspace() for c in text)
 
 
-def _port(value: str) -> int:
+def _port(value: str, name: str = "EBR_NOTIFY_SMTP_PORT") -> int:
     try:
         return int(value)
     except ValueError:
-        raise ConfigError(f"EBR_NOTIFY_SMTP_PORT must be a number, not {value!r}.") from None
+        raise ConfigError(f"{name} must be a number, not {value!r}.") from None
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -141,6 +143,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         notify_smtp_port=_port(env.get("EBR_NOTIFY_SMTP_PORT", "25")),
         notify_smtp_from=env.get("EBR_NOTIFY_SMTP_FROM", "").strip(),
         notify_smtp_to=tuple(a.strip() for a in env.get("EBR_NOTIFY_SMTP_TO", "").split(",") if a.strip()),
+        demo_modbus_port=_port(env.get("EBR_DEMO_MODBUS_PORT", "5020"), "EBR_DEMO_MODBUS_PORT"),
     )
     settings.check()
     return settings

@@ -20,6 +20,7 @@ from ebr.app.execution_results import CalculationFailed, evaluate
 from ebr.app.execution_views import BatchView, StepView, batch_view, step_view
 from ebr.app.incidents import open_incident
 from ebr.app.ports import Clock, StoredAction, StoredDeviation, StoredValue, UnitOfWorkFactory
+from ebr.app.scans import ScanRefused
 from ebr.app.step_completion import check_person
 from ebr.domain.accounts import Permission
 from ebr.domain.audit import to_utc_text
@@ -62,7 +63,11 @@ class ExecutionService:
             check_person(uow, context, user, request, ctx.at)
             window = timedelta(minutes=GmpSettings.from_stored(uow.settings.stored())["execution.late_entry_minutes"])
             late = is_late_entry(context.record.became_ready_at, ctx.at, window)
-            value = store(uow, context, entry, user.id, ctx, late)
+            try:
+                value = store(uow, context, entry, user.id, ctx, late)
+            except ScanRefused:
+                uow.commit()  # the refused scan and its audit entry stay on record (SEQ-07)
+                raise
             uow.commit()
         return value
 

@@ -17,7 +17,7 @@ from ebr.domain.batch import check_can_execute
 from ebr.domain.calculations import parse
 from ebr.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ebr.domain.procedure import ProcedureBundle
-from ebr.domain.steps import FieldDefinition, FormDefinition, StepDefinition
+from ebr.domain.steps import EquipmentClass, FieldDefinition, FormDefinition, StepDefinition
 
 READY, PERFORMED, COMPLETED, SKIPPED, CANCELLED = "ready", "performed", "completed", "skipped", "cancelled"
 
@@ -33,6 +33,7 @@ class Procedure:
     bundle: ProcedureBundle
     steps: dict[str, StepDefinition]
     forms: dict[str, FormDefinition]
+    equipment: dict[str, EquipmentClass]
 
     def form(self, step: StepDefinition) -> FormDefinition:
         """The step's form (the importer refused any bundle whose step lacks its form)."""
@@ -56,7 +57,9 @@ class ProcedureCache:
                 self._entries.move_to_end(version_id)
                 return self._entries[version_id]
         bundle = uow.procedures.bundle(version_id)
-        found = Procedure(bundle, self._runtime.steps(bundle), self._library.forms(bundle))
+        found = Procedure(
+            bundle, self._runtime.steps(bundle), self._library.forms(bundle), self._library.equipment(bundle)
+        )
         with self._lock:
             self._entries[version_id] = found
             while len(self._entries) > self._capacity:

@@ -14,6 +14,7 @@ from ebr.app.deviations import open_in
 from ebr.app.execution_context import COMPLETED, PERFORMED, StepContext, current_values, stored_text
 from ebr.app.execution_results import open_out_of_limit, terminal_of
 from ebr.app.ports import StoredDeviation, StoredSignature, StoredValue, UnitOfWork
+from ebr.app.scans import check_field_scan
 from ebr.domain.batch import BatchStatus
 from ebr.domain.deviations import DeviationKind, Severity
 from ebr.domain.errors import Conflict, InvalidInput
@@ -112,6 +113,8 @@ def store(
     if signature is None and previous is not None and previous.value == stored_text(value) and not confirms:
         return previous  # the same value again: nothing changed, nothing to record
     deviation = _deviations(uow, context, field, value, check, entry, by, ctx)
+    if field.type == "barcode" and field.check and value is not None:
+        deviation = check_field_scan(uow, context, field, str(value), by, ctx) or deviation
     return uow.step_values.add(
         StoredValue(
             0,

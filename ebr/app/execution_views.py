@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from ebr.app.execution_context import COMPLETED, PERFORMED, READY, SKIPPED, ProcedureCache, load_step, parse_stored
 from ebr.app.ports import (
+    Dispensing,
+    EquipmentUse,
+    IdentityCheck,
     StoredAction,
     StoredBatch,
     StoredDeviation,
@@ -16,6 +19,7 @@ from ebr.app.ports import (
     StoredYield,
     UnitOfWork,
 )
+from ebr.app.scans import in_use
 from ebr.domain.steps import FieldDefinition, FormDefinition, StepDefinition
 
 
@@ -43,6 +47,9 @@ class BatchView:
     done: frozenset[str] = frozenset()
     current: frozenset[str] = frozenset()
     process_of: dict[str, str] = field(default_factory=dict)
+    equipment: list[EquipmentUse] = field(default_factory=list)
+    checks: list[IdentityCheck] = field(default_factory=list)
+    dispensings: list[Dispensing] = field(default_factory=list)
 
     @property
     def open_steps(self) -> list[StepLine]:
@@ -71,6 +78,10 @@ class StepView:
     signatures: list[StoredSignature]
     deviations: list[StoredDeviation]
     variables: dict[str, object]
+    equipment: list[EquipmentUse] = field(default_factory=list)  # scanned at this step
+    in_use: EquipmentUse | None = None  # the instance of the step's class it works with (this step's or earlier)
+    checks: list[IdentityCheck] = field(default_factory=list)
+    dispensings: list[Dispensing] = field(default_factory=list)
 
 
 def _lines(uow: UnitOfWork, cache: ProcedureCache, batch: StoredBatch) -> list[StepLine]:
@@ -110,6 +121,9 @@ def batch_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, detail: bo
         frozenset(line.record.step_id for line in lines if line.record.status in (COMPLETED, SKIPPED)),
         frozenset(line.record.step_id for line in lines if line.record.status in (READY, PERFORMED)),
         {step.id: step.process_id for step in procedure.steps.values()},
+        uow.equipment_uses.for_batch(batch.id),
+        uow.identity_checks.for_batch(batch.id),
+        uow.dispensings.for_batch(batch.id),
     )
 
 
@@ -136,4 +150,8 @@ def step_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, step_pk: in
         uow.signatures.for_object("batch_step", str(step_pk)),
         [d for d in uow.deviations.for_batch(context.batch.id) if d.step_record_id == step_pk],
         {name: parse_stored(every.get(name), value.value) for name, value in latest.items()},
+        uow.equipment_uses.for_step(step_pk),
+        in_use(uow, context, context.step.equipment_class) if context.step.equipment_class else None,
+        uow.identity_checks.for_step(step_pk),
+        uow.dispensings.for_step(step_pk),
     )

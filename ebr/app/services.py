@@ -8,8 +8,10 @@ from ebr.app.accounts import AccountService
 from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
 from ebr.app.batches import BatchService
+from ebr.app.capture import CaptureService
 from ebr.app.clients import ApiClientService
 from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.equipment import EquipmentService
 from ebr.app.execution import ExecutionService
 from ebr.app.incidents import IncidentService
 from ebr.app.masterdata import MasterDataService
@@ -49,9 +51,11 @@ class Services:
     orders: OrderService
     batches: BatchService
     execution: ExecutionService
+    capture: CaptureService
     incidents: IncidentService
     training: TrainingService
     terminals: TerminalService
+    equipment: EquipmentService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ebr.app.context import AuditContext, RequestInfo
 from ebr.app.deviations import open_in
+from ebr.app.dispensing import record_dispensing
 from ebr.app.engine_advance import finish
 from ebr.app.execution_context import (
     COMPLETED,
@@ -33,6 +34,7 @@ from ebr.app.execution_context import (
 from ebr.app.execution_results import record_calculated, record_yield
 from ebr.app.policy import effective_policy
 from ebr.app.ports import BatchEngine, StoredSignature, StoredValue, UnitOfWork
+from ebr.app.scans import check_equipment
 from ebr.app.training import require_training
 from ebr.domain.accounts import User
 from ebr.domain.audit import to_utc_text
@@ -158,6 +160,7 @@ class StepSignable:
             "name": context.step.name,
             "iteration": context.record.iteration,
             "values": {f: {"value": v.value, "unit": v.unit, "entry": v.id} for f, v in sorted(values.items())},
+            "equipment": sorted({use.equipment_code for use in uow.equipment_uses.for_step(context.record.id)}),
         }
 
     def policy_for(self, uow: UnitOfWork, object_id: str) -> SitePolicy:
@@ -189,9 +192,11 @@ class StepSignable:
         check_performer(context, signer)
         check_person(uow, context, signer, ctx.request, ctx.at)
         check_complete(context, uow)
+        check_equipment(uow, context, ctx.at)
         check_hold_window(uow, context, ctx.at)
         record_calculated(uow, context, signer.id, ctx)
         record_yield(uow, context, signer.id, ctx.at)
+        record_dispensing(uow, context, signer.id, ctx)
         record = uow.batches.step(context.record.id)
         performed = {"performed_by": signer.id, "performed_at": ctx.at}
         if context.step.verifier_roles:

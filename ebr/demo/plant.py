@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ebr.adapters.modbus.simulator import SimulatedPlant
 from ebr.app.context import Actor, RequestInfo
 from ebr.app.signing import Credentials
 from ebr.bootstrap import Runtime
+from ebr.demo.equipment import seed_equipment
 from ebr.demo.materials import seed_master_data
 from ebr.domain.accounts import Role
 from ebr.domain.errors import Conflict
@@ -59,17 +61,32 @@ def seed(rt: Runtime) -> list[str]:
     approve_site_policy(rt)
     release_demo_procedures(rt)
     seed_master_data(rt)
+    seed_equipment(rt, _sign, _person(rt, "sam"))
     return created
+
+
+def simulated_plant(rt: Runtime) -> SimulatedPlant:
+    """The demo plant's instruments on the loopback port the seeded equipment points at; a refusal names the port."""
+    plant = SimulatedPlant("127.0.0.1", rt.settings.demo_modbus_port)
+    try:
+        plant.start()
+    except RuntimeError as exc:
+        raise DemoRefused(f"{exc} (set EBR_DEMO_MODBUS_PORT to a free port)") from None
+    return plant
 
 
 DEMO_PRODUCTS = {"granulation": "PARA-500", "quick_check": "QC-SAMPLE"}
 DEMO_TERMINAL = RequestInfo("127.0.0.1", "demo seed")
 
 
-def _signer(rt: Runtime, username: str) -> tuple[Actor, str]:
+def _person(rt: Runtime, username: str) -> Actor:
     user = next(u for u in rt.services.accounts.list_users() if u.username == username)
+    return Actor(user.id, user.username, user.full_name)
+
+
+def _signer(rt: Runtime, username: str) -> tuple[Actor, str]:
     token = rt.services.auth.login(username, DEMO_PASSWORD, DEMO_TERMINAL).token
-    return Actor(user.id, user.username, user.full_name), token
+    return _person(rt, username), token
 
 
 def _sign(rt: Runtime, username: str, object_type: str, object_id: str, meaning: str) -> None:

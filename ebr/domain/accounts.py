@@ -47,6 +47,9 @@ class Permission(StrEnum):
     TRAINING_MANAGE = "training.manage"
     INCIDENT_ACKNOWLEDGE = "incident.acknowledge"
     TERMINAL_MANAGE = "terminal.manage"
+    EQUIPMENT_VIEW = "equipment.view"
+    EQUIPMENT_MANAGE = "equipment.manage"
+    EQUIPMENT_LOG = "equipment.log"
 
 
 _VIEW = {Permission.SELF, Permission.BATCH_VIEW, Permission.SYSTEM_READ}
@@ -90,6 +93,14 @@ ROLE_PERMISSIONS[Role.SUPERVISOR] |= {Permission.TRAINING_MANAGE, Permission.INC
 ROLE_PERMISSIONS[Role.QA] |= {Permission.TRAINING_MANAGE, Permission.INCIDENT_ACKNOWLEDGE}
 # Incidents include failed deliveries and integrity findings the admin must see; terminals are configuration.
 ROLE_PERMISSIONS[Role.ADMIN] |= {Permission.INCIDENT_ACKNOWLEDGE, Permission.TERMINAL_MANAGE}
+# Equipment instances and their endpoints are configuration (admin) and shop-floor master data (supervisor); everyone
+# may look an instance up. Its logbook (cleaning, calibration, qualification) is entered by the people who do the work
+# and signed under the site policy, never by the admin (ACC-03).
+ROLE_PERMISSIONS.update({role: granted | {Permission.EQUIPMENT_VIEW} for role, granted in ROLE_PERMISSIONS.items()})
+ROLE_PERMISSIONS[Role.ADMIN] |= {Permission.EQUIPMENT_MANAGE}
+ROLE_PERMISSIONS[Role.SUPERVISOR] |= {Permission.EQUIPMENT_MANAGE, Permission.EQUIPMENT_LOG}
+ROLE_PERMISSIONS[Role.OPERATOR] |= {Permission.EQUIPMENT_LOG}
+ROLE_PERMISSIONS[Role.QA] |= {Permission.EQUIPMENT_LOG}
 
 # Pairs of roles one account may never hold together (FDA DI Q&A Q4; PIC/S 9.5).
 INCOMPATIBLE_ROLES: frozenset[frozenset[Role]] = frozenset(

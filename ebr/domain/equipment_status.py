@@ -28,7 +28,7 @@ class EquipmentInstance:
     in_service: bool = True
     clean: bool = False
     clean_until: datetime | None = None  # cleaning expires at this time
-    calibration_due: date | None = None  # None: needs no calibration
+    calibration_due: date | None = None  # None: needs no calibration, unless the eBR reads it (it has an endpoint)
     qualified_until: date | None = None  # None: no periodic requalification
 
     def __post_init__(self) -> None:
@@ -64,6 +64,10 @@ def _refusals(instance: EquipmentInstance, expected_class: str, now: datetime) -
         (not instance.in_service, f"{code} is out of service."),
         (not instance.clean, f"{code} is not clean: record its cleaning first."),
         (until is not None and now >= until, f"{code}: its cleaning expired at {until.isoformat() if until else ''}."),
+        (
+            due is None and instance.endpoint is not None,
+            f"{code} has never been calibrated: a device the eBR reads must be.",
+        ),
         (due is not None and today > due, f"{code}: calibration overdue since {due.isoformat() if due else ''}."),
         (
             qualified is not None and today > qualified,

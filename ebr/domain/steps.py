@@ -69,6 +69,16 @@ class ReconciliationLine:
 
 
 @dataclass(frozen=True)
+class DispenseSpec:
+    """Weigh and dispense: which fields hold the scanned container, the tare, the gross and the calculated net."""
+
+    container: str
+    tare: str
+    gross: str
+    net: str
+
+
+@dataclass(frozen=True)
 class FormDefinition:
     """A step's form, versioned inside the procedure bundle."""
 
@@ -77,6 +87,7 @@ class FormDefinition:
     fields: tuple[FieldDefinition, ...]
     yield_spec: YieldSpec | None = None
     reconciliation: tuple[ReconciliationLine, ...] = ()
+    dispense: DispenseSpec | None = None
 
     def field(self, field_id: str) -> FieldDefinition | None:
         """The field with this id, if any."""

@@ -98,14 +98,24 @@ def fill(form: FormDefinition, given: Mapping[str, object], data: Mapping[str, o
     if unknown:
         raise StepValueError(f"form '{form.id}' has no field {', '.join(repr(name) for name in unknown)}")
     values: dict[str, object] = {}
+    weighed = _dispensed(form)
     for field in form.fields:
         if field.type == "calculated":
             values[field.id] = parse(field.expression).evaluate({**data, **values})
         elif field.id in given:
             values[field.id] = coerce(field, given[field.id])
         else:
-            values[field.id] = default_value(field)
+            values[field.id] = weighed.get(field.id, default_value(field))
     return values
+
+
+def _dispensed(form: FormDefinition) -> dict[str, object]:
+    """A weighing's defaults: an empty tare and a gross at the net's target, so the nominal path dispenses it."""
+    spec = form.dispense
+    if spec is None:
+        return {}
+    net = form.field(spec.net)
+    return {spec.tare: Decimal(0), spec.gross: default_number(net.limit if net else None)}
 
 
 def _element(exc: BaseException) -> str:

@@ -10,12 +10,12 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ebr.app.ports import LintProblem
+from ebr.domain.equipment import WIDTH
 from ebr.domain.steps import EquipmentClass, TagDefinition
 from ebr.library import schema
 from ebr.library.errors import ContentInvalid
 
 FOLDER = "equipment/classes"
-WIDTH = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2}  # holding registers a value occupies
 LAST_REGISTER = 65535
 
 
@@ -52,28 +52,56 @@ def _read(path: str, content: bytes) -> tuple[EquipmentClass | None, tuple[LintP
 
 
 def _rules(path: str, document: Mapping[str, Any]) -> list[LintProblem]:
-    """File name, scale, range and registers: no two tags may share a holding register."""
+    """File name, the class's stable and age tags, each tag's scale and range, and no overlapping registers."""
     found: list[LintProblem] = []
     stem = PurePosixPath(path).stem
     if document["class"]["id"] != stem:
         found.append(schema.at(path, "class.id", f"{document['class']['id']!r} does not match the file name {stem!r}"))
-    owner: dict[int, str] = {}
-    for tag_id, tag in document["tags"].items():
-        where = f"tags.{tag_id}"
-        if Decimal(tag.get("scale", "1")) == 0:
-            found.append(schema.at(path, f"{where}.scale", "a scale of zero would read every value as 0"))
-        if "min" in tag and "max" in tag and Decimal(tag["min"]) > Decimal(tag["max"]):
-            found.append(schema.at(path, where, f"min {tag['min']} is above max {tag['max']}"))
-        registers = range(tag["register"], tag["register"] + WIDTH[tag["type"]])
-        if registers[-1] > LAST_REGISTER:
-            found.append(schema.at(path, f"{where}.register", f"a {tag['type']} at {tag['register']} runs past 65535"))
-        clashes = sorted({owner[r] for r in registers if r in owner})
-        if clashes:
-            names = ", ".join(repr(other) for other in clashes)
-            found.append(schema.at(path, f"{where}.register", f"register {tag['register']} overlaps tag {names}"))
-        for register in registers:
-            owner.setdefault(register, tag_id)
+    tags: Mapping[str, Any] = document.get("tags", {})
+    found.extend(_class_rules(path, document["class"], tags))
+    owners: dict[str, dict[int, str]] = {"holding": {}, "input": {}}
+    for tag_id, tag in tags.items():
+        found.extend(_tag_rules(path, f"tags.{tag_id}", tag))
+        found.extend(_overlaps(path, tag_id, tag, owners[tag.get("register_type", "holding")]))
     return found
+
+
+def _class_rules(path: str, cls: Mapping[str, Any], tags: Mapping[str, Any]) -> list[LintProblem]:
+    """The stable and age tags are tags of this class; an age tag is useless without the age it may reach."""
+    found: list[LintProblem] = []
+    for key in ("stable_tag", "age_tag"):
+        if key in cls and cls[key] not in tags:
+            found.append(schema.at(path, f"class.{key}", f"{cls[key]!r} is not a tag of this class"))
+    if "age_tag" in cls and "max_age_s" not in cls:
+        found.append(
+            schema.at(path, "class", "an age_tag needs max_age_s, the age in seconds beyond which a value is stale")
+        )
+    return found
+
+
+def _tag_rules(path: str, where: str, tag: Mapping[str, Any]) -> list[LintProblem]:
+    found: list[LintProblem] = []
+    if Decimal(tag.get("scale", "1")) == 0:
+        found.append(schema.at(path, f"{where}.scale", "a scale of zero would read every value as 0"))
+    if "min" in tag and "max" in tag and Decimal(tag["min"]) > Decimal(tag["max"]):
+        found.append(schema.at(path, where, f"min {tag['min']} is above max {tag['max']}"))
+    return found
+
+
+def _overlaps(path: str, tag_id: str, tag: Mapping[str, Any], owner: dict[int, str]) -> list[LintProblem]:
+    """Holding and input registers are separate tables: two tags may share an address only across them."""
+    where = f"tags.{tag_id}.register"
+    registers = range(tag["register"], tag["register"] + WIDTH[tag["type"]])
+    if registers[-1] > LAST_REGISTER:
+        return [schema.at(path, where, f"a {tag['type']} at {tag['register']} runs past {LAST_REGISTER}")]
+    clashes = sorted({owner[r] for r in registers if r in owner})
+    for register in registers:
+        owner.setdefault(register, tag_id)
+    if not clashes:
+        return []
+    names = ", ".join(repr(other) for other in clashes)
+    kind = tag.get("register_type", "holding")
+    return [schema.at(path, where, f"{kind} register {tag['register']} overlaps tag {names}")]
 
 
 def _build(document: Mapping[str, Any]) -> EquipmentClass:
@@ -87,7 +115,18 @@ def _build(document: Mapping[str, Any]) -> EquipmentClass:
             unit=tag.get("unit", ""),
             minimum=tag.get("min"),
             maximum=tag.get("max"),
+            register_type=tag.get("register_type", "holding"),
+            byte_order=tag.get("byte_order", "big"),
+            offset=tag.get("offset", "0"),
         )
-        for tag_id, tag in document["tags"].items()
+        for tag_id, tag in document.get("tags", {}).items()
     )
-    return EquipmentClass(id=document["class"]["id"], description=document["class"].get("description", ""), tags=tags)
+    cls = document["class"]
+    return EquipmentClass(
+        id=cls["id"],
+        description=cls.get("description", ""),
+        tags=tags,
+        stable_tag=cls.get("stable_tag", ""),
+        age_tag=cls.get("age_tag", ""),
+        max_age_s=cls.get("max_age_s"),
+    )

@@ -14,8 +14,16 @@ from ebr.app.ports import LintProblem
 from ebr.domain.calculations import FUNCTION_NAMES, ExpressionRefused, parse
 from ebr.domain.limits import Limit
 from ebr.domain.materials import CODE_RE, UNITS
-from ebr.domain.steps import DeviceSource, FieldDefinition, FormDefinition, ReconciliationLine, YieldSpec
+from ebr.domain.steps import (
+    DeviceSource,
+    DispenseSpec,
+    FieldDefinition,
+    FormDefinition,
+    ReconciliationLine,
+    YieldSpec,
+)
 from ebr.library import schema
+from ebr.library.dispense import dispense_problems
 from ebr.library.errors import ContentInvalid
 
 FOLDER = "forms"
@@ -54,6 +62,9 @@ def sources(content: bytes) -> list[str]:
         equipment = source.get("equipment") if isinstance(source, dict) else None
         if isinstance(equipment, str):
             found.append(equipment)
+        scanned = item.get("equipment") if isinstance(item, dict) else None
+        if isinstance(scanned, str):
+            found.append(scanned)  # the class a scanned instance must be of
     return list(dict.fromkeys(found))
 
 
@@ -106,6 +117,8 @@ def _rules(path: str, document: Mapping[str, Any]) -> list[LintProblem]:
     if "yield" in document:
         found.extend(_yield_problems(path, document["yield"]))
     found.extend(_reconciliation_problems(path, document.get("reconciliation", [])))
+    if "dispense" in document:
+        found.extend(dispense_problems(path, document["dispense"], document["fields"]))
     return found
 
 
@@ -224,6 +237,7 @@ def _build(document: Mapping[str, Any]) -> FormDefinition:
         fields=tuple(_field(item) for item in document["fields"]),
         yield_spec=_yield(document["yield"]) if "yield" in document else None,
         reconciliation=tuple(_line(line) for line in document.get("reconciliation", ())),
+        dispense=DispenseSpec(**document["dispense"]) if "dispense" in document else None,
     )
 
 
@@ -244,6 +258,9 @@ def _field(item: Mapping[str, Any]) -> FieldDefinition:
         source=DeviceSource(source["equipment"], source["tag"]) if source else None,
         help=item.get("help", ""),
         double_entry=item.get("verify") == "double_entry",
+        equipment=item.get("equipment", ""),
+        material=item.get("material", ""),
+        on_fail=item.get("on_fail", "block"),
     )
 
 

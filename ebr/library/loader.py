@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from ebr.app.ports import LintProblem
 from ebr.domain.errors import NotFound
 from ebr.domain.procedure import ProcedureBundle
-from ebr.domain.steps import EquipmentClass, FormDefinition
+from ebr.domain.steps import EquipmentClass, FieldDefinition, FormDefinition
 from ebr.library import bpmn, equipment, forms
 from ebr.library.errors import ContentInvalid, refuse
 
@@ -262,16 +262,31 @@ def _source_problems(files: Mapping[str, bytes]) -> list[LintProblem]:
         except ContentInvalid:
             continue
         for index, field in enumerate(form.fields):
-            if field.source is None:
-                continue
-            where = f"fields[{index}].source"
-            cls = classes.get(field.source.equipment)
-            if cls is None:
-                reason = (
-                    f"{field.source.equipment!r}: {equipment.path_of(field.source.equipment)} is not in the library"
-                )
-                found.append(LintProblem(path, f"{where}.equipment: {reason}"))
-            elif field.source.tag not in {tag.id for tag in cls.tags}:
-                reason = f"{field.source.tag!r} is not a tag of equipment class {cls.id!r}"
-                found.append(LintProblem(path, f"{where}.tag: {reason}"))
+            found.extend(_field_source_problems(path, f"fields[{index}]", field, classes))
     return found
+
+
+def _field_source_problems(
+    path: str, where: str, field: FieldDefinition, classes: Mapping[str, EquipmentClass]
+) -> list[LintProblem]:
+    """A device-bound field reads an existing tag in its own unit; a scanned class exists in the library."""
+    if field.equipment and field.equipment not in classes:
+        reason = f"{field.equipment!r}: {equipment.path_of(field.equipment)} is not in the library"
+        return [LintProblem(path, f"{where}.equipment: {reason}")]
+    if field.source is None:
+        return []
+    cls = classes.get(field.source.equipment)
+    if cls is None:
+        reason = f"{field.source.equipment!r}: {equipment.path_of(field.source.equipment)} is not in the library"
+        return [LintProblem(path, f"{where}.source.equipment: {reason}")]
+    tag = cls.tag(field.source.tag)
+    if tag is None:
+        return [
+            LintProblem(path, f"{where}.source.tag: {field.source.tag!r} is not a tag of equipment class {cls.id!r}")
+        ]
+    if tag.unit != field.unit:
+        reason = (
+            f"the tag {cls.id}.{tag.id} reads {tag.unit or 'no unit'!r}, the field is in {field.unit or 'no unit'!r}"
+        )
+        return [LintProblem(path, f"{where}.unit: {reason}")]
+    return []

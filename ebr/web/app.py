@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebr.web.api.views import bp as api_bp
     from ebr.web.auth.views import bp as auth_bp
     from ebr.web.batches.views import bp as batches_bp
+    from ebr.web.equipment.views import bp as equipment_bp
     from ebr.web.incidents.views import bp as incidents_bp
     from ebr.web.main.views import bp as main_bp
     from ebr.web.materials.views import bp as materials_bp
@@ -103,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     for bp in (materials_bp, orders_bp):
         app.register_blueprint(bp)
-    for bp in (incidents_bp, training_bp, terminals_bp):
+    for bp in (incidents_bp, training_bp, terminals_bp, equipment_bp):
         app.register_blueprint(bp)
     app.register_blueprint(batches_bp)
     csrf.exempt(api_bp)  # bearer-token clients send no cookies, so there is nothing to forge

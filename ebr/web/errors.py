@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from ebr.domain.equipment import DeviceFault
 from ebr.domain.errors import (
     AuthenticationFailed,
     Conflict,
@@ -29,6 +30,7 @@ STATUS: list[tuple[type[DomainError], int]] = [
     (SessionEnded, 401),
     (PasswordChangeRequired, 403),
     (InvalidInput, 422),
+    (DeviceFault, 503),  # the device, not the request, failed: the same capture may succeed when retried
 ]
 
 

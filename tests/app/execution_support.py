@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from ebr.adapters.modbus.simulator import SimulatedPlant
 from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.execution_corrections import Entry
 from ebr.app.execution_views import StepLine
 from ebr.app.ports import StoredValue
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import Role, User
+from ebr.domain.equipment import Endpoint
+from ebr.domain.equipment_status import EquipmentInstance
+from ebr.domain.materials import Container, Material, MaterialLot, QcStatus
 from ebr.domain.orders import ProductionOrder
-from ebr.domain.steps import FieldDefinition
+from ebr.domain.steps import FieldDefinition, FormDefinition
 from tests.app.masterdata_support import make_procedure_effective
 from tests.factories import actor_of, effective_policy, make_user, session_token, sign
 
@@ -38,6 +43,13 @@ class Floor:
     operator: Person
     supervisor: Person
     qa: Person
+    plant: SimulatedPlant | None = None  # where device-bound fields are captured from; None: typed over
+
+    def capture(self, step_id: str, field_id: str, person: Person | None = None) -> StoredValue:
+        """Press Capture on a device-bound field."""
+        who = person or self.operator
+        record = self.step(step_id).record
+        return self.rt.services.capture.capture(actor_of(who.user), self.batch_id, record.id, field_id, KIOSK)
 
     def relogin(self) -> None:
         """New sessions for everyone, as after a shift break: an idle session cannot sign."""
@@ -60,6 +72,12 @@ class Floor:
             entry = value if isinstance(value, Entry) else Entry(field_id, value)
             stored.append(self.rt.services.execution.enter(actor_of(who.user), self.batch_id, record.id, entry, KIOSK))
         return stored
+
+    def check_in(self, step_id: str, barcode: str, person: Person | None = None) -> object:
+        """The step's own equipment scan."""
+        who = person or self.operator
+        record = self.step(step_id).record
+        return self.rt.services.capture.check_in(actor_of(who.user), self.batch_id, record.id, barcode, KIOSK)
 
     def sign_step(self, step_id: str, meaning: str = "performed", person: Person | None = None) -> object:
         who = person or (self.operator if meaning == "performed" else self.supervisor)
@@ -88,7 +106,11 @@ def person(rt: Runtime, *roles: Role) -> Person:
 
 
 def running_batch(
-    rt: Runtime, procedure_id: str = "quick_check", product: str = "QC-SAMPLE", *properties: str
+    rt: Runtime,
+    procedure_id: str = "quick_check",
+    product: str = "QC-SAMPLE",
+    *properties: str,
+    endpoint: Endpoint | None = None,
 ) -> Floor:
     """Policy approved, procedure effective (with extra properties on its first step), order released, started."""
     effective_policy(rt)
@@ -101,7 +123,57 @@ def running_batch(
     stored = rt.services.orders.create(actor_of(supervisor.user), order)
     rt.services.orders.release(actor_of(supervisor.user), stored.id)
     rt.services.batches.start(actor_of(operator.user), stored.id)
+    seed_floor(rt, endpoint)
     return Floor(rt, order.batch_id, operator, supervisor, qa)
+
+
+LIBRARY = Path(__file__).parents[2]
+FAR = datetime(2099, 12, 31, tzinfo=UTC)
+
+
+def instance_code(class_id: str) -> str:
+    """The seeded instance of an equipment class."""
+    return f"EQ-{class_id.upper()}"
+
+
+def library_materials() -> list[str]:
+    """Every material code a form of the library scans for."""
+    found = set()
+    for path in (LIBRARY / "forms").glob("*.json"):
+        found |= {f["material"] for f in json.loads(path.read_text("utf-8"))["fields"] if "material" in f}
+    return sorted(found)
+
+
+def seed_floor(rt: Runtime, endpoint: Endpoint | None = None) -> None:
+    """A clean, calibrated instance of every equipment class of the library, and a released container of every
+    material its forms scan for; seeding again changes nothing."""
+    now = rt.services.clock.now()
+    with rt.services.uow(AuditContext(Actor.system(), now, "test floor set-up")) as uow:
+        classes = sorted((LIBRARY / "equipment" / "classes").glob("*.toml"))
+        for path, code in [(p, instance_code(p.stem)) for p in classes] + [(LIBRARY / "balance", "BAL-1")]:
+            if uow.equipment.get(code) is None:
+                device = endpoint if path.stem in DEVICE_UNITS and endpoint else None
+                if device is not None:
+                    device = replace(device, unit_id=DEVICE_UNITS[path.stem])
+                instance = EquipmentInstance(
+                    code, path.stem, "test floor", "room 1", device, True, True, FAR, FAR.date()
+                )
+                uow.equipment.add(instance, now)
+        for code in library_materials():
+            if uow.materials.get(code) is None:
+                uow.materials.put(Material(code, f"material {code}", "kg"), now)
+            if uow.lots.get(code, f"L-{code}") is None:
+                uow.lots.put(MaterialLot(code, f"L-{code}", QcStatus.RELEASED, FAR.date(), Decimal("1000")), now)
+            if uow.containers.get(f"C-{code}") is None:
+                uow.containers.put(Container(f"C-{code}", code, f"L-{code}", Decimal("100"), "kg"), now)
+        for barcode in [f"LOT-{n}" for n in range(1, 10)]:  # the quick check's sample containers tests scan
+            if uow.containers.get(barcode) is None:
+                uow.containers.put(Container(barcode, "MCC-101", "L-MCC-101", Decimal("5"), "kg"), now)
+        uow.commit()
+
+
+# The simulated plant's unit ids (ebr.adapters.modbus.devices).
+DEVICE_UNITS = {"balance": 1, "temperature_probe": 2, "ph_probe": 3, "granulator": 4, "fluid_bed_dryer": 5}
 
 
 def _midpoint(field: FieldDefinition) -> Decimal:
@@ -123,7 +195,16 @@ def _midpoint(field: FieldDefinition) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places))
 
 
-def typical(field: FieldDefinition, now: datetime) -> Entry | None:
+def scanned(field: FieldDefinition, step_class: str = "") -> str:
+    """The barcode that passes a field's identity check among what seed_floor puts."""
+    if field.check == "equipment":
+        return instance_code(field.equipment or step_class or "balance")
+    if field.check == "material_lot":
+        return f"C-{field.material}"
+    return f"{field.id.upper()}-1"
+
+
+def typical(field: FieldDefinition, now: datetime, step_class: str = "") -> Entry | None:
     """A value within limits for any field a person enters; None for a calculated one."""
     if field.type == "calculated":
         return None
@@ -132,7 +213,7 @@ def typical(field: FieldDefinition, now: datetime) -> Entry | None:
         "choice": field.choices[0] if field.choices else "",
         "datetime": now.isoformat(),
         "text": "as instructed",
-        "barcode": f"{field.id.upper()}-1",
+        "barcode": scanned(field, step_class),
     }.get(field.type)
     if text is None:
         text = str(_midpoint(field))
@@ -141,12 +222,50 @@ def typical(field: FieldDefinition, now: datetime) -> Entry | None:
     return Entry(field.id, text, field.unit, False, repeat, reason)
 
 
+TARE = Decimal("0.500")
+
+
+def weighed(form: FormDefinition) -> dict[str, str]:
+    """A dispensing's tare and gross typed as the scale would show them: the net on its target."""
+    if form.dispense is None:
+        return {}
+    net = form.field(form.dispense.net)
+    assert net is not None
+    return {form.dispense.tare: str(TARE), form.dispense.gross: str(_midpoint(net) + TARE)}
+
+
+def show(plant: SimulatedPlant, form: FormDefinition, given: dict[str, str]) -> None:
+    """Set the simulated devices to what the step should read: the dispense target with a tare, a given value, or
+    mid-limit."""
+    if form.dispense is not None:
+        net = form.field(form.dispense.net)
+        assert net is not None
+        plant.place(gross=_midpoint(net) + TARE, tare=TARE)
+        return
+    for field in form.fields:
+        if field.source is None:
+            continue
+        reading = Decimal(given[field.id]) if field.id in given else _midpoint(field)
+        if field.source.equipment == "balance":
+            plant.place(gross=reading, tare=Decimal(0))
+        else:
+            plant.set_value(DEVICE_UNITS[field.source.equipment], field.source.tag, reading)
+
+
 def fill(floor: Floor, step_id: str, now: datetime, **given: str) -> None:
     """Enter a typical value for every field of the step, with the given texts instead where named."""
     line = floor.step(step_id)
     view = floor.rt.services.execution.step(floor.batch_id, line.record.id)
+    if view.step.equipment_class and view.in_use is None:
+        floor.check_in(step_id, instance_code(view.step.equipment_class))
+    if floor.plant is not None:
+        show(floor.plant, view.form, given)
+    given = {**({} if floor.plant else weighed(view.form)), **given}  # the plant shows them itself
     for field in view.form.fields:
-        entry = typical(field, now)
+        if floor.plant is not None and field.source is not None:
+            floor.capture(step_id, field.id)
+            continue
+        entry = typical(field, now, view.step.equipment_class)
         if entry is None:
             continue
         if field.id in given:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from ebr.adapters.modbus.simulator import SimulatedPlant
 from ebr.bootstrap import Runtime
 from ebr.domain.batch import YIELD_FORMULA, BatchStatus, release_blockers
+from ebr.domain.equipment import Endpoint
 from ebr.domain.errors import InvalidTransition
 from ebr.domain.records import HoldNotElapsed
 from tests.app.execution_support import Floor, Person, fill, running_batch
@@ -94,6 +96,32 @@ def test_the_granulation_procedure_runs_start_to_finish(runtime: Runtime, clock:
     assert all(line.record.status == "completed" for line in view.steps), [
         (line.record.step_id, line.record.status) for line in view.steps if line.record.status != "completed"
     ]
+
+
+@pytest.mark.slow
+def test_the_granulation_procedure_captures_its_weights_and_temperatures_from_the_simulated_plant(
+    runtime: Runtime, clock: FakeClock, plant: SimulatedPlant
+) -> None:
+    floor = running_batch(runtime, "granulation", "PARA-500", endpoint=Endpoint("127.0.0.1", plant.port, 1, 0.5, 1))
+    floor.plant = plant
+    seen: list[str] = []
+    for _ in range(200):
+        if not floor.open_steps():
+            break
+        _run_step(floor, clock, seen)
+    view = runtime.services.execution.batch(floor.batch_id)
+    assert view.batch.batch.status is BatchStatus.COMPLETED
+    assert "manual_override" not in {d.kind for d in view.deviations}  # nothing was typed over a device
+    device = [
+        fv.current
+        for line in view.steps
+        for fv in runtime.services.execution.step(floor.batch_id, line.record.id).fields
+        if fv.field.source is not None and fv.current is not None
+    ]
+    assert device and all(v.source == "device" and v.equipment_code and v.raw for v in device)
+    assert {v.tag for v in device} >= {"tare_mass", "gross_mass", "net_mass", "inlet_air_temp", "product_temp"}
+    assert sorted(d.material_code for d in view.dispensings) == ["CCS-01", "MCC-101", "MGST-01", "PARA-API", "PVP-K30"]
+    assert all(d.within for d in view.dispensings)
 
 
 @pytest.mark.req("QA-06")

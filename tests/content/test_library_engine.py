@@ -111,7 +111,7 @@ def test_granulation_stops_at_a_deviation_after_three_reworks(runtime: SpiffRunt
 
 def test_an_api_mass_out_of_tolerance_goes_to_the_deviation_step(runtime: SpiffRuntime) -> None:
     bundle = LIBRARY.bundle("granulation")
-    result = runtime.dry_run(bundle, LIBRARY.forms(bundle), {"dispense_api": {"api_mass": "99.500"}})
+    result = runtime.dry_run(bundle, LIBRARY.forms(bundle), {"dispense_api": {"api_gross": "99.500"}})
     assert result.completed
     assert "record_dispensing_deviation" in result.path
     assert "dispense_mcc" not in result.path

@@ -157,6 +157,8 @@ def route_calls(app: Flask, user_id: int, kinds: frozenset[str] = frozenset({"pa
         "step_pk": (1,),
         "deviation_pk": (1,),
         "action_pk": (1,),
+        "code": ("EQ-NONE",),
+        "entry_id": (1,),
     }
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):

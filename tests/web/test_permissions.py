@@ -68,6 +68,12 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "terminals.index": Permission.TERMINAL_MANAGE,
     "terminals.register": Permission.TERMINAL_MANAGE,
     "terminals.deactivate": Permission.TERMINAL_MANAGE,
+    "equipment.index": Permission.EQUIPMENT_VIEW,
+    "equipment.detail": Permission.EQUIPMENT_VIEW,
+    "equipment.register": Permission.EQUIPMENT_MANAGE,
+    "equipment.update": Permission.EQUIPMENT_MANAGE,
+    "equipment.record": Permission.EQUIPMENT_LOG,
+    "equipment.sign_entry": Permission.EQUIPMENT_LOG,  # opens the dialog; the site policy then checks the signer
     "batches.worklist": Permission.BATCH_VIEW,
     "batches.start": Permission.BATCH_EXECUTE,
     "batches.batch": Permission.BATCH_VIEW,
@@ -100,6 +106,7 @@ BATCH_DATA_PERMISSIONS = frozenset(
         Permission.AUDIT_EXPORT,
         Permission.MASTERDATA_MANAGE,
         Permission.ORDER_MANAGE,
+        Permission.EQUIPMENT_LOG,
     }
 )
 

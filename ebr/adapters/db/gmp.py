@@ -80,6 +80,13 @@ GMP_TABLES: dict[str, GmpTable] = {
     "material_reconciliation": GmpTable("material_reconciliation"),
     "training_record": GmpTable("training_record"),
     "terminal": GmpTable("terminal", redacted=frozenset({"token_hash"})),
+    # Equipment instances: every change to class, endpoint, place or status is an entry with old and new value;
+    # the version counter and the change time say nothing the entry does not.
+    "equipment": GmpTable("equipment", operational=frozenset({"version", "updated_at"})),
+    "equipment_log": GmpTable("equipment_log"),
+    "equipment_use": GmpTable("equipment_use"),
+    "identity_check": GmpTable("identity_check"),
+    "dispensing": GmpTable("dispensing"),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.
@@ -106,5 +113,8 @@ IMMUTABLE_TABLES = frozenset(
         "step_value",
         "batch_yield",
         "material_reconciliation",
+        "equipment_use",
+        "identity_check",
+        "dispensing",
     }
 )

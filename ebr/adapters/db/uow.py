@@ -10,6 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebr.adapters.db import audit_guard
 from ebr.adapters.db.batch_repositories import SqlBatchRepository
+from ebr.adapters.db.equipment_repositories import (
+    SqlDispensingRepository,
+    SqlEquipmentRepository,
+    SqlEquipmentUseRepository,
+    SqlIdentityCheckRepository,
+    SqlLogbookRepository,
+)
 from ebr.adapters.db.execution_repositories import (
     SqlBatchActionRepository,
     SqlDeviationRepository,
@@ -94,6 +101,11 @@ class SqlAlchemyUnitOfWork:
         self.incidents = SqlIncidentRepository(s)
         self.training = SqlTrainingRepository(s)
         self.terminals = SqlTerminalRepository(s)
+        self.equipment = SqlEquipmentRepository(s)
+        self.logbook = SqlLogbookRepository(s)
+        self.equipment_uses = SqlEquipmentUseRepository(s)
+        self.identity_checks = SqlIdentityCheckRepository(s)
+        self.dispensings = SqlDispensingRepository(s)
         return self
 
     def __exit__(

@@ -81,3 +81,17 @@ class CorrectionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no typ
     value = StringField("New value", validators=[DataRequired(), Length(max=LONG_TEXT)])
     unit = StringField("Unit", validators=UNIT)
     reason = StringField("Reason for the correction", validators=REASON)
+
+
+class EquipmentScanForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """The step's own equipment scan: the barcode on the instance's label."""
+
+    # Longer than any code on purpose: a garbled scan is refused by the check with its reason, and recorded.
+    barcode = StringField("Equipment label", validators=[DataRequired(), Length(max=200)])
+
+
+class CaptureForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """Capture a device-bound field, optionally naming the instance the page showed in use."""
+
+    field = StringField("Field", validators=[DataRequired(), Length(max=100)])
+    equipment = StringField("Equipment", validators=[Optional(), Length(max=64)])

@@ -1,7 +1,17 @@
 // The step page: each field is saved on the server the moment it is entered (TIME-03), one request per field.
 // A keyboard-wedge scanner types the code and Enter: Enter in a barcode field saves it and moves to the next field.
 // Without this script every field is a plain form with its own Save button, answered with a flash message.
+// A device-bound field's Capture button reads the instance in use on the server; typing over it stays the override.
 // CSP (default-src 'self'): a same-origin file, no inline code; the CSRF token comes from each field's own form.
+(function () {
+  "use strict";
+  // The label page's Print button: hidden without this script, which is the only way to reach window.print().
+  document.querySelectorAll("button[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+}());
+
 (function () {
   "use strict";
   var page = document.getElementById("step");
@@ -82,14 +92,17 @@
       confirm.hidden = false;
       return false;
     }
+    if (answer.error === "ScanRefused") {  // recorded with its reason; the next scan replaces it
+      show(form, "error", "Refused: " + answer.message);
+      return false;
+    }
     show(form, "error", "Not saved: " + (answer.message || answer.error || "the server answered " + status + "."));
     if (status === 409 || status === 401) { alertPage(answer.message || "This step changed meanwhile."); }
     return false;
   }
 
-  function post(form, body) {
-    show(form, "busy", "Saving…");
-    return fetch(form.dataset.api, {
+  function send(form, url, body) {
+    return fetch(url, {
       method: "POST",
       credentials: "same-origin",
       headers: {
@@ -98,7 +111,41 @@
         "X-CSRFToken": part(form, "input[name=csrf_token]").value
       },
       body: body
-    }).then(function (response) {
+    });
+  }
+
+  function captured(form, status, answer) {
+    if (status === 200) {
+      show(form, "saved", answer.message);
+      part(form, ".current-value").textContent = shown(answer);
+      refreshCalculated();
+      return;
+    }
+    if (status === 503) {  // the device failed, not the request: the same capture may be tried again
+      show(form, "error", "Not captured (" + (answer.kind || "device fault") + "): " + answer.message);
+      return;
+    }
+    show(form, "error", "Not captured: " + (answer.message || answer.error || "the server answered " + status + "."));
+    if (status === 401) { alertPage(answer.message || "Your session ended."); }
+  }
+
+  function capture(form, button) {
+    if (button.disabled) { return; }
+    button.disabled = true;  // one read at a time: a second press would only read the device again
+    show(form, "busy", "Reading the device…");
+    var body = JSON.stringify({ field: form.dataset.field, equipment: button.value || "" });
+    send(form, button.dataset.api, body).then(function (response) {
+      return response.json()
+        .catch(function () { return { message: "the server answered " + response.status + "." }; })
+        .then(function (answer) { captured(form, response.status, answer); });
+    }).catch(function () {
+      show(form, "error", "Not captured: the server could not be reached. Check the network and capture again.");
+    }).then(function () { button.disabled = false; });
+  }
+
+  function post(form, body) {
+    show(form, "busy", "Saving…");
+    return send(form, form.dataset.api, body).then(function (response) {
       return response.json()
         .catch(function () { return { message: "the server answered " + response.status + "." }; })
         .then(function (answer) { return answered(form, response.status, answer, body); });
@@ -133,7 +180,8 @@
   forms.forEach(function (form, index) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      save(form, false);
+      var button = event.submitter;
+      if (button && button.classList.contains("capture")) { capture(form, button); } else { save(form, false); }
     });
     form.addEventListener("change", function (event) {
       if (event.target.type === "checkbox") { return; }

@@ -59,7 +59,8 @@ def reading(field_id: str, equipment: str, tag: str) -> dict[str, object]:
 
 def equipment_class(class_id: str, *tags: str) -> str:
     body = "".join(
-        f'\n[tags.{tag}]\nregister = {2 * i}\ntype = "float32"\n' for i, tag in enumerate(tags or ("value",))
+        f'\n[tags.{tag}]\nregister = {2 * i}\ntype = "float32"\nunit = "kg"\n'
+        for i, tag in enumerate(tags or ("value",))
     )
     return f'[class]\nid = "{class_id}"\ndescription = "{class_id}"\n{body}'
 

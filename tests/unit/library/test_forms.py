@@ -27,6 +27,7 @@ GOOD: dict[str, Any] = {
             "type": "barcode",
             "required": True,
             "check": "material_lot",
+            "material": "PARA-API",
             "verify": "double_entry",
         },
         {
@@ -289,3 +290,66 @@ def test_sources_are_read_leniently_for_bundling() -> None:
     assert forms.sources(encode(GOOD)) == ["balance", "probe"]
     assert forms.sources(b"not json") == []
     assert forms.sources(encode({"fields": [{"source": "balance"}, 3]})) == []
+
+
+DISPENSING: dict[str, Any] = {
+    "id": "weigh_api",
+    "title": "Dispense API",
+    "fields": [
+        {"id": "lot", "label": "Container", "type": "barcode", "check": "material_lot", "material": "PARA-API"},
+        {"id": "tare", "label": "Tare", "type": "reading", "unit": "kg", "source": {"equipment": "b", "tag": "t"}},
+        {"id": "gross", "label": "Gross", "type": "reading", "unit": "kg", "source": {"equipment": "b", "tag": "g"}},
+        {
+            "id": "net",
+            "label": "Net",
+            "type": "calculated",
+            "unit": "kg",
+            "expression": "gross - tare",
+            "limits": {"target": "10.000", "tolerance": "0.050"},
+        },
+        {"id": "scale", "label": "Scale", "type": "barcode", "check": "equipment", "equipment": "balance"},
+    ],
+    "dispense": {"container": "lot", "tare": "tare", "gross": "gross", "net": "net"},
+}
+
+
+def test_a_dispense_block_and_scan_expectations_are_read() -> None:
+    form = forms.read(PATH, encode(DISPENSING))
+    assert form.dispense is not None and (form.dispense.container, form.dispense.net) == ("lot", "net")
+    assert (form.fields[0].material, form.fields[0].on_fail) == ("PARA-API", "block")
+    assert form.fields[4].equipment == "balance"
+    assert forms.sources(encode(DISPENSING)) == ["b", "balance"]  # the scanned class is bundled too
+
+
+def _dispensing(change: str, value: object) -> dict[str, Any]:
+    document = copy.deepcopy(DISPENSING)
+    *parents, last = change.split(".")
+    node: Any = document
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    key: Any = int(last) if isinstance(node, list) else last
+    if value is ...:
+        del node[key]
+    else:
+        node[key] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("change", "value", "expected"),
+    [
+        ("fields.0.material", ..., "a material_lot check needs the 'material' code it expects"),
+        ("fields.4.material", "PARA-API", "'material' belongs to material_lot checks only"),
+        ("fields.0.equipment", "balance", "'equipment' belongs to equipment checks only"),
+        ("fields.1.on_fail", "deviation", "'on_fail' belongs to fields with a 'check'"),
+        ("fields.0.on_fail", "warn", "fields[0].on_fail"),
+        ("dispense.net", "nowhere", "dispense.net: 'nowhere' is not a field of this form"),
+        ("dispense.container", "scale", "dispense.container: must be a barcode field with the material_lot check"),
+        ("dispense.tare", "lot", "dispense.tare: 'lot' is not a number, quantity or reading"),
+        ("fields.2.unit", "g", "tare, gross and net must share one unit"),
+        ("fields.3.limits", {"min": "1"}, "dispense.net: must be a calculated field with a target and tolerance"),
+    ],
+)
+def test_each_bad_scan_or_dispense_rule_is_refused_naming_where(change: str, value: object, expected: str) -> None:
+    found = reasons(_dispensing(change, value))
+    assert any(expected in reason for reason in found), found

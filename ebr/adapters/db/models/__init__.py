@@ -3,6 +3,13 @@
 from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, SessionRow, UserRow
 from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
 from ebr.adapters.db.models.batches import BatchEngineStateRow, BatchRow, StepRecordRow
+from ebr.adapters.db.models.equipment import (
+    DispensingRow,
+    EquipmentLogRow,
+    EquipmentRow,
+    EquipmentUseRow,
+    IdentityCheckRow,
+)
 from ebr.adapters.db.models.execution import (
     BatchActionRow,
     BatchYieldRow,
@@ -41,7 +48,12 @@ __all__ = [
     "ChallengeRow",
     "ContainerRow",
     "DeviationRow",
+    "DispensingRow",
+    "EquipmentLogRow",
+    "EquipmentRow",
+    "EquipmentUseRow",
     "GmpSettingRow",
+    "IdentityCheckRow",
     "IncidentRow",
     "LoginAttemptRow",
     "MaterialLotRow",

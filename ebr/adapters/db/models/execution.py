@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ebr.adapters.db.base import Base, UtcDateTime
+
+EMPTY = text("''")  # as a SQL literal: Alembic compares an empty plain-string default as changed on SQLite
 
 
 class StepValueRow(Base):
@@ -41,6 +43,11 @@ class StepValueRow(Base):
     after_signing: Mapped[bool] = mapped_column(Boolean, default=False)
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("signature.id"))
     deviation_id: Mapped[int | None] = mapped_column(ForeignKey("deviation.id"))
+    # A device value names the instance and tag it came from and how it was read (DEV-01); "" for other values.
+    equipment_code: Mapped[str] = mapped_column(String(64), default="", server_default=EMPTY)
+    tag: Mapped[str] = mapped_column(String(64), default="", server_default=EMPTY)
+    quality: Mapped[str] = mapped_column(String(16), default="", server_default=EMPTY)
+    device_detail: Mapped[str] = mapped_column(Text, default="", server_default=EMPTY)
 
 
 class DeviationRow(Base):
