@@ -23,7 +23,6 @@ from ebr.app.execution_context import (
     StepContext,
     check_open,
     check_performer,
-    current_values,
     load_step,
 )
 from ebr.app.execution_results import open_out_of_limit, terminal_of
@@ -159,7 +158,7 @@ class CaptureService:
             by = actor.user_id
             assert by is not None
             deviation = None if check.within else open_out_of_limit(uow, context, field, value, check, ctx.at, by)
-            previous = current_values(uow.step_values.for_step(context.record.id)).get(field.id)
+            previous = uow.step_values.current(context.record.id, field.id)
             stored = uow.step_values.add(
                 StoredValue(
                     0,

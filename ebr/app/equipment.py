@@ -197,16 +197,20 @@ class EquipmentService:
         """Every use of the instance by a batch step, newest first."""
         with self._read() as uow:
             stored_instance(uow, code)
+            # One look-up per batch, step and person, however often the instance was used by them.
             batches: dict[int, str] = {}
+            steps: dict[int, str] = {}
             people: dict[int, str] = {}
             lines = []
             for use in reversed(uow.equipment_uses.for_equipment(code)):
                 if use.batch_id not in batches:
                     batches[use.batch_id] = uow.batches.by_pk(use.batch_id).batch.id
+                if use.step_record_id not in steps:
+                    steps[use.step_record_id] = uow.batches.step(use.step_record_id).step_id
                 if use.used_by not in people:
                     people[use.used_by] = _person(uow.users.get(use.used_by))
-                step = uow.batches.step(use.step_record_id).step_id
-                lines.append(UseLine(use, batches[use.batch_id], step, people[use.used_by]))
+                line = UseLine(use, batches[use.batch_id], steps[use.step_record_id], people[use.used_by])
+                lines.append(line)
             return lines
 
     def request_log_entry(

@@ -108,7 +108,7 @@ def store(
     value, check = typed_value(field, entry)
     if not check.within and not entry.confirmed and signature is None:
         raise OutOfLimit(field, value, check)
-    previous = current_values(uow.step_values.for_step(context.record.id)).get(field.id)
+    previous = uow.step_values.current(context.record.id, field.id)
     confirms = field.double_entry and entry.repeat is not None and not (previous and previous.double_checked)
     if signature is None and previous is not None and previous.value == stored_text(value) and not confirms:
         return previous  # the same value again: nothing changed, nothing to record

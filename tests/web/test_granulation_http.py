@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import User
 from ebr.worker.loop import JOBS, run_once
-from tests.app.execution_support import Floor, running_batch, typical
+from tests.app.execution_support import Floor, instance_code, running_batch, typical, weighed
 from tests.fakes import FakeClock
 from tests.web.batch_support import browser_of, enter_json, text_of
 from tests.web.support import post, sign_dialog
@@ -50,8 +50,13 @@ class Shift:
 
 def _enter_all(shift: Shift, user: User, pk: int, clock: FakeClock, given: dict[str, str]) -> None:
     view = shift.floor.rt.services.execution.step(BATCH, pk)
+    page = f"/batches/{BATCH}/steps/{pk}"
+    if view.step.equipment_class and view.in_use is None:  # scan the step's equipment label first
+        scanned = post(shift.of(user), f"{page}/equipment", {"barcode": instance_code(view.step.equipment_class)}, page)
+        assert scanned.status_code == 302 and "Refused" not in text_of(shift.of(user).get(page))
+    given = {**weighed(view.form), **given}
     for definition in view.form.fields:
-        entry = typical(definition, clock.now())
+        entry = typical(definition, clock.now(), view.step.equipment_class)
         if entry is None:
             continue
         text = given.get(definition.id, entry.text)

@@ -91,6 +91,10 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "batches.correct": Permission.BATCH_EXECUTE,
     "batches.api_enter": Permission.BATCH_EXECUTE,
     "batches.api_calculated": Permission.BATCH_VIEW,
+    "batches.check_in": Permission.BATCH_EXECUTE,
+    "batches.capture": Permission.BATCH_EXECUTE,
+    "batches.api_capture": Permission.BATCH_EXECUTE,
+    "batches.label": Permission.BATCH_VIEW,
 }
 # Permissions that enter, change or sign batch data: never the administrator's (ACC-03).
 BATCH_DATA_PERMISSIONS = frozenset(

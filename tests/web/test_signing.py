@@ -135,7 +135,7 @@ def test_a_meaning_outside_the_policy_is_refused_with_422_and_opens_nothing(
         runtime.services.signing.request(actor_of(admin), cookie_value(browser), "setting_change", change_id, meaning)
     assert status_of(refused.value) == 422  # how the web layer answers it
     if meaning != "released":
-        assert "approved, authored, cancelled, closed, corrected, dispositioned" in str(
+        assert "approved, authored, calibrated, cancelled, cleaned, closed, corrected, dispositioned" in str(
             refused.value
         )  # the controlled list is named
 

@@ -110,7 +110,7 @@ class SqlEquipmentRepository:
             )
         _write(row, instance)
         row.version, row.updated_at = expected_version + 1, at
-        self._s.flush()
+        self._s.flush()  # the audit entries of this change are derived now, in the caller's order
         return _stored(row)
 
     def list(self, class_id: str | None = None) -> list[StoredEquipment]:
@@ -161,7 +161,7 @@ class SqlLogbookRepository:
         if row.status != "pending":
             raise Conflict(f"Logbook entry {entry_id} is {row.status} already: reload the page.")
         row.status, row.signature_id, row.applied_at = "applied", signature_id, at
-        self._s.flush()
+        self._s.flush()  # the audit entry of the status change is derived now, in the caller's order
 
     def for_equipment(self, code: str) -> list[LogbookEntry]:
         stmt = select(EquipmentLogRow).where(EquipmentLogRow.equipment_code == code).order_by(EquipmentLogRow.id)

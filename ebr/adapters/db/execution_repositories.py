@@ -51,6 +51,16 @@ class SqlStepValueRepository:
         rows = self._s.scalars(select(StepValueRow).where(StepValueRow.batch_id == batch_pk).order_by("id"))
         return [_to(StoredValue, r) for r in rows]
 
+    def current(self, step_pk: int, field_id: str) -> StoredValue | None:
+        """The field's value in force at the step: the newest, read alone however long its history is."""
+        row = self._s.scalars(
+            select(StepValueRow)
+            .where(StepValueRow.step_record_id == step_pk, StepValueRow.field_id == field_id)
+            .order_by(StepValueRow.id.desc())
+            .limit(1)
+        ).first()
+        return _to(StoredValue, row) if row is not None else None
+
     def latest(self, batch_pk: int, field_ids: frozenset[str]) -> dict[str, StoredValue]:
         """The newest value of each named field in the batch; indexed by (batch, field), so cost stays flat."""
         if not field_ids:
