@@ -182,8 +182,15 @@ def _reconciliation(uow: UnitOfWork, context: StepContext, line: ReconciliationL
             str(balance.discrepancy),
             RECONCILIATION_FORMULA,
             at,
+            _lots(uow, context, line.material),
         )
     )
+
+
+def _lots(uow: UnitOfWork, context: StepContext, material: str) -> str:
+    """Which lots the batch drew the material from, as its dispensings recorded them (211.184(c), BR-03)."""
+    drawn = [d for d in uow.dispensings.for_batch(context.batch.id) if d.material_code == material]
+    return "; ".join(f"{d.lot_number} ({d.source_container}, {d.net} {d.unit})" for d in drawn)
 
 
 def record_yield(uow: UnitOfWork, context: StepContext, by: int, at: datetime) -> None:

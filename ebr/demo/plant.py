@@ -72,6 +72,7 @@ def simulated_plant(rt: Runtime) -> SimulatedPlant:
         plant.start()
     except RuntimeError as exc:
         raise DemoRefused(f"{exc} (set EBR_DEMO_MODBUS_PORT to a free port)") from None
+    plant.place(gross="1.000", tare="0")  # the quick check's sample is on the scale, so its weighing captures at once
     return plant
 
 

@@ -122,6 +122,8 @@ def test_the_granulation_procedure_captures_its_weights_and_temperatures_from_th
     assert {v.tag for v in device} >= {"tare_mass", "gross_mass", "net_mass", "inlet_air_temp", "product_temp"}
     assert sorted(d.material_code for d in view.dispensings) == ["CCS-01", "MCC-101", "MGST-01", "PARA-API", "PVP-K30"]
     assert all(d.within for d in view.dispensings)
+    api = next(r for r in view.reconciliations if r.material_code == "PARA-API")
+    assert api.lots == "L-PARA-API (C-PARA-API, 100.000 kg)"  # the lot drawn is in the material balance
 
 
 @pytest.mark.req("QA-06")

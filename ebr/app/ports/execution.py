@@ -122,6 +122,7 @@ class StoredReconciliation:
     discrepancy: str
     formula: str
     recorded_at: datetime
+    lots: str = ""  # the lots dispensed for the material: "lot (source container, net unit)", "; "-separated
 
 
 class StepValueRepository(Protocol):

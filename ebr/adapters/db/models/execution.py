@@ -138,6 +138,7 @@ class MaterialReconciliationRow(Base):
     discrepancy: Mapped[str] = mapped_column(String(64))
     formula: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lots: Mapped[str] = mapped_column(Text, default="", server_default=EMPTY)
 
 
 class IncidentRow(Base):

@@ -45,6 +45,8 @@ def upgrade() -> None:
     # Plain ADD COLUMN: a batch-mode copy of step_value on SQLite would drop its append-only triggers.
     for name, kind in STEP_VALUE_COLUMNS:
         op.add_column("step_value", sa.Column(name, kind, server_default=sa.text("''"), nullable=False))
+    # The lots dispensed for a reconciled material, recorded with its balance (same reason: plain ADD COLUMN).
+    op.add_column("material_reconciliation", sa.Column("lots", sa.Text(), server_default=sa.text("''"), nullable=False))
     _guard()
 
 
