@@ -14,6 +14,7 @@ from ebr.app.execution_context import StepContext, current_values
 from ebr.app.execution_results import terminal_of
 from ebr.app.ports import Dispensing, StoredValue, UnitOfWork
 from ebr.domain.errors import Conflict
+from ebr.domain.limits import Limit
 from ebr.domain.materials import Container
 
 
@@ -35,9 +36,7 @@ def record_dispensing(uow: UnitOfWork, context: StepContext, by: int, ctx: Audit
     tare, gross, net = (Decimal(_text(values, name)) for name in (spec.tare, spec.gross, spec.net))
     if net <= 0:
         raise Conflict(f"{net_field.label} is {net} {net_field.unit}: nothing was dispensed.")
-    limit = net_field.limit
-    target = limit.target if limit and limit.target is not None else net
-    tolerance = limit.tolerance if limit and limit.tolerance is not None else Decimal(0)
+    target, tolerance = _target(net_field.limit, net)
     label = label_of(context)
     uow.containers.put(Container(label, source.material_code, source.lot_number, net, net_field.unit), ctx.at)
     gross_value = values[spec.gross]
@@ -65,6 +64,13 @@ def record_dispensing(uow: UnitOfWork, context: StepContext, by: int, ctx: Audit
             net_value.deviation_id,
         )
     )
+
+
+def _target(limit: Limit | None, net: Decimal) -> tuple[Decimal, Decimal]:
+    """The net's target and tolerance (the importer refused a dispense block whose net has none)."""
+    if limit is None or limit.target is None or limit.tolerance is None:
+        return net, Decimal(0)
+    return limit.target, limit.tolerance
 
 
 def _text(values: dict[str, StoredValue], field_id: str) -> str:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from itertools import groupby
 from typing import Any
-from urllib.parse import quote
 
 from barcode.codex import Code128  # type: ignore[import-untyped]  # python-barcode ships no type information
 from barcode.errors import BarcodeError  # type: ignore[import-untyped]  # as above
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from markupsafe import Markup, escape
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from ebr.app.ports import StoredValue
@@ -32,11 +30,8 @@ MAX_CODE = 64
 
 @bp.app_template_global()
 def equipment_url(code: str) -> str:
-    """An instance's page with its logbook; its plain path where the equipment pages are not part of the app."""
-    try:
-        return url_for("equipment.detail", code=code)
-    except BuildError:
-        return f"{request.script_root}/equipment/{quote(code, safe='')}"
+    """An instance's page with its logbook: one click from any step or batch that used it."""
+    return url_for("equipment.detail", code=code)
 
 
 def _back(batch_id: str, step_pk: int) -> str:
