@@ -81,6 +81,7 @@ def demo(port: int | None, no_serve: bool) -> None:
     if not no_serve:
         import threading
 
+        from ebr.demo.console import HELP, serve_console
         from ebr.demo.plant import simulated_plant
         from ebr.worker.loop import run_forever
 
@@ -92,6 +93,10 @@ def demo(port: int | None, no_serve: bool) -> None:
             raise click.ClickException(str(exc)) from None
         with plant:
             click.echo(f"Simulated plant (Modbus TCP) on 127.0.0.1:{plant.port}: balance, probes, granulator, dryer")
+            click.echo(HELP)
+            threading.Thread(
+                target=serve_console, args=(plant, sys.stdin, click.echo), name="plant-console", daemon=True
+            ).start()
             _serve(rt, port or settings.port)
 
 
