@@ -6,8 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from ebr.adapters.modbus.simulator import SimulatedPlant
 
+from ebr.adapters.modbus.simulator import SimulatedPlant
 from ebr.app.context import Actor, AuditContext
 from ebr.bootstrap import Runtime
 from ebr.domain.equipment import Endpoint
