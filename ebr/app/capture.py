@@ -136,7 +136,9 @@ class CaptureService:
             uow.audit.append(
                 Action.DEVICE_FAULT, "step_record", str(step_pk), plan.field.id, None, f"{fault.kind}: {where}"
             )
-            if fault.kind is not FaultKind.UNSTABLE and not _failure_open(uow, context, plan.field.id):
+            settling = fault.kind is FaultKind.UNSTABLE  # a balance coming to rest is no failure
+            moved_on = context.record.status != READY  # finished meanwhile: the audit entry is enough
+            if not settling and not moved_on and not _failure_open(uow, context, plan.field.id):
                 text = f"{plan.field.label}: capture from {plan.instance.code} failed ({fault.kind}): {fault}"
                 by = actor.user_id
                 kind = DeviationKind.DEVICE_FAILURE
