@@ -4,9 +4,10 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages: WeasyPrint's Pango/HarfBuzz and fonts, poppler (pdfsig, pdftotext), Chromium for browser tests.
+# Debian packages: WeasyPrint's Pango/HarfBuzz and fonts, poppler (pdfsig, pdftotext), NSS tools (certutil: pdfsig's
+# trust store), Chromium for browser tests.
 RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-TEST_DEBS := $(RUNTIME_DEBS) chromium poppler-utils
+TEST_DEBS := $(RUNTIME_DEBS) chromium poppler-utils libnss3-tools
 
 .PHONY: demo test lint unit system-packages test-system-packages venv assets clean
 

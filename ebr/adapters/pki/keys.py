@@ -119,6 +119,11 @@ class SitePki:
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return key
 
+    def unwrap(self, wrapped: WrappedKey, password: str) -> ec.EllipticCurvePrivateKey:
+        """The user's private key, for a signature made inside this adapter (PAdES); KeyUnavailable on a wrong
+        password. The caller drops it as soon as the signature is made."""
+        return self._unwrap(wrapped, password)
+
     def rewrap(self, wrapped: WrappedKey, old_password: str, new_password: str) -> WrappedKey:
         """Re-encrypt the same key under a new password (password change)."""
         key = self._unwrap(wrapped, old_password)

@@ -77,6 +77,7 @@ from ebr.app.ports.operations import (
     TerminalRepository,
     TrainingRepository,
 )
+from ebr.app.ports.pdf_signing import PdfSigner, PdfStamp, PdfValidation, TimestampUnavailable
 from ebr.app.ports.procedures import (
     DryRunResult,
     LintProblem,
@@ -152,6 +153,9 @@ __all__ = [
     "MaterialRepository",
     "Notifier",
     "PasswordHasher",
+    "PdfSigner",
+    "PdfStamp",
+    "PdfValidation",
     "PolicyRepository",
     "ProcedureLibrary",
     "ProcedureRepository",
@@ -183,6 +187,7 @@ __all__ = [
     "SystemStateRepository",
     "Terminal",
     "TerminalRepository",
+    "TimestampUnavailable",
     "TrainingRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
