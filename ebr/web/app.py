@@ -90,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebr.web.auth.views import bp as auth_bp
     from ebr.web.batches.views import bp as batches_bp
     from ebr.web.equipment.views import bp as equipment_bp
+    from ebr.web.genealogy.views import bp as genealogy_bp
     from ebr.web.incidents.views import bp as incidents_bp
     from ebr.web.main.views import bp as main_bp
     from ebr.web.materials.views import bp as materials_bp
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     for bp in (incidents_bp, training_bp, terminals_bp, equipment_bp):
         app.register_blueprint(bp)
     app.register_blueprint(batches_bp)
+    app.register_blueprint(genealogy_bp)
     csrf.exempt(api_bp)  # bearer-token clients send no cookies, so there is nothing to forge
     public()(app.view_functions["static"])
 

@@ -159,6 +159,8 @@ def route_calls(app: Flask, user_id: int, kinds: frozenset[str] = frozenset({"pa
         "action_pk": (1,),
         "code": ("EQ-NONE",),
         "entry_id": (1,),
+        "material_code": ("MAT-NONE",),
+        "lot_number": ("LOT-NONE",),
     }
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):

@@ -95,6 +95,10 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "batches.capture": Permission.BATCH_EXECUTE,
     "batches.api_capture": Permission.BATCH_EXECUTE,
     "batches.label": Permission.BATCH_VIEW,
+    "genealogy.batch": Permission.BATCH_VIEW,
+    "genealogy.lot": Permission.BATCH_VIEW,
+    "genealogy.api_batch": Permission.BATCH_VIEW,
+    "genealogy.api_lot": Permission.BATCH_VIEW,
 }
 # Permissions that enter, change or sign batch data: never the administrator's (ACC-03).
 BATCH_DATA_PERMISSIONS = frozenset(
