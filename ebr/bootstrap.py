@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 import ebr
 from ebr.adapters.alerts.sinks import LogAlertSink, WebhookAlertSink
+from ebr.adapters.batchml.export import BatchMLExporter
 from ebr.adapters.db import ratelimit
 from ebr.adapters.db.engine import database_now, make_engine
 from ebr.adapters.db.migrate import current_revision, upgrade
@@ -20,8 +21,10 @@ from ebr.adapters.db.uow import SqlUnitOfWorkFactory
 from ebr.adapters.modbus.client import ModbusReader
 from ebr.adapters.notify.notifiers import EmailNotifier, LogNotifier, WebhookNotifier
 from ebr.adapters.passwords.argon2 import Argon2Hasher
+from ebr.adapters.pdf.batch_record import BatchRecordRenderer
 from ebr.adapters.pdf.render import PdfRenderer
 from ebr.adapters.pki.keys import PRODUCTION_KDF, TEST_KDF, SitePki
+from ebr.adapters.pki.pades import PadesSigner
 from ebr.adapters.sealing.ed25519 import Ed25519Sealer, FileCheckpointStore
 from ebr.app.accounts import AccountService
 from ebr.app.alerts import AlertService
@@ -30,6 +33,7 @@ from ebr.app.batch_actions import BatchActionSignable
 from ebr.app.batches import BatchService
 from ebr.app.capture import CaptureService
 from ebr.app.clients import ApiClientService
+from ebr.app.documents import CandidateMatchesRecord, DocumentService
 from ebr.app.equipment import EquipmentService
 from ebr.app.equipment_logbook import LogbookSignable
 from ebr.app.execution import ExecutionService
@@ -39,7 +43,12 @@ from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
 from ebr.app.policy import PolicyService, PolicySignable
 from ebr.app.ports import AlertSink, Clock, DeviceReader, Notifier
+from ebr.app.ports.review import ReleaseCandidateCheck, ReleasePdf
 from ebr.app.procedures import ProcedureService, ProcedureSignable
+from ebr.app.record import RecordService
+from ebr.app.release import AddendumSignable, ReleaseService, ReleaseSignable
+from ebr.app.release_pdf import CandidatePdf
+from ebr.app.review import ReviewService, TrailReviewSignable
 from ebr.app.services import Services
 from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingChangeSignable, SettingsService
@@ -120,7 +129,13 @@ def notifier_for(settings: Settings) -> Notifier:
 
 
 def _signables(
-    clock: Clock, library: FolderLibrary, runtime: SpiffRuntime, procedures: ProcedureCache, execution: Execution
+    clock: Clock,
+    library: FolderLibrary,
+    runtime: SpiffRuntime,
+    procedures: ProcedureCache,
+    execution: Execution,
+    release_check: ReleaseCandidateCheck,
+    release_pdf: ReleasePdf | None,
 ) -> dict[str, Signable]:
     """Every object type the one signature service can sign, with the act its signature performs."""
     return {
@@ -130,6 +145,9 @@ def _signables(
         "batch_step": StepSignable(procedures, execution),
         "batch_action": BatchActionSignable(procedures, execution),
         "equipment_log": LogbookSignable(),
+        "batch_review": TrailReviewSignable(procedures),
+        "batch_release": ReleaseSignable(procedures, release_check, release_pdf),
+        "batch_addendum": AddendumSignable(),
     }
 
 
@@ -148,8 +166,11 @@ def build(
     alert_sink: AlertSink | None = None,
     notifier: Notifier | None = None,
     reader: DeviceReader | None = None,
+    release_check: ReleaseCandidateCheck | None = None,
 ) -> Runtime:
-    """Wire every adapter for these settings; nothing happens at import time."""
+    """Wire every adapter for these settings; nothing happens at import time.
+
+    release_check replaces the release-candidate check (and the releaser's PDF signature) in tests of review alone."""
     settings.check()
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
@@ -172,7 +193,14 @@ def build(
     runtime = SpiffRuntime()
     execution = Execution()
     procedures = ProcedureCache(library, runtime)
-    signables = _signables(clock, library, runtime, procedures, execution)
+    matches = CandidateMatchesRecord(procedures, str(version))
+    candidate_pdf = CandidatePdf(uow, matches, PadesSigner(keys), settings.tsa_url)
+    candidate = release_check or candidate_pdf
+    release_pdf = None if release_check else candidate_pdf
+    signables = _signables(clock, library, runtime, procedures, execution, candidate, release_pdf)
+    exporter = BatchMLExporter()
+    records = RecordService(uow, clock, procedures, str(version), exporter)
+    renderer = BatchRecordRenderer(settings.library_dir / "reports" / "batch_record", str(version))
     services = Services(
         clock=clock,
         uow=uow,
@@ -197,5 +225,9 @@ def build(
         training=TrainingService(uow, clock),
         terminals=TerminalService(uow, clock),
         equipment=EquipmentService(uow, clock, equipment_classes(settings.library_dir)),
+        review=ReviewService(uow, clock, procedures, candidate),
+        release=ReleaseService(uow, clock, procedures, candidate),
+        records=records,
+        documents=DocumentService(uow, clock, records, renderer, exporter),
     )
     return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

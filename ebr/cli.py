@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ebr.app.context import Actor
+from ebr.app.documents import DocumentFinding, SignatureCheck
 from ebr.bootstrap import Runtime, build, migrate
 from ebr.config import ConfigError, Settings, from_env
 from ebr.domain.accounts import Role
@@ -225,6 +226,7 @@ def verify(ctx: click.Context) -> None:
         rt = _runtime()
         failed = _report("audit trail", rt.services.trail.verify())
         failed |= _report("signatures", rt.services.signing.verify())
+        failed |= _report("documents", document_findings(rt))
         sys.exit(1 if failed else 0)
 
 
@@ -247,6 +249,37 @@ def verify_signatures() -> None:
     """Check every signature: certificate chain to the site CA, signature, signer and signed content."""
     if _report("signatures", _runtime().services.signing.verify()):
         sys.exit(1)
+
+
+@verify.command("documents")
+def verify_documents() -> None:
+    """Recompute the SHA-256 of every stored record PDF and compare it with the one stored with it."""
+    if _report("documents", document_findings(_runtime())):
+        sys.exit(1)
+
+
+def document_findings(rt: Runtime, signature_check: SignatureCheck | None = None) -> list[DocumentFinding]:
+    """Stored PDFs that fail verification: their hash, and the PAdES signature of every signed one (PDF-03)."""
+    return rt.services.documents.verify(signature_check or pades_check(rt))
+
+
+def pades_check(rt: Runtime) -> SignatureCheck:
+    """A signed PDF passes when each signature validates against the site CA and nothing changed after it."""
+    from ebr.adapters.pki.keys import SitePki
+    from ebr.adapters.pki.pdf_validation import validate_pdf
+
+    roots = [SitePki(rt.settings.instance_path).ca_certificate_pem()]
+
+    def check(stored: object, pdf: bytes) -> list[str]:
+        try:
+            found = validate_pdf(pdf, roots)
+        except Exception as exc:  # a broken file is a finding of the verify run, not its end
+            return [f"not a readable signed PDF: {exc}"]
+        if not found:
+            return ["no embedded signature"]
+        return [v.summary for v in found if not v.bottom_line or v.modified_after_signing]
+
+    return check
 
 
 @main.group()

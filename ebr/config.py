@@ -42,6 +42,8 @@ class Settings:
     notify_smtp_port: int = 25
     notify_smtp_from: str = ""
     notify_smtp_to: tuple[str, ...] = ()
+    # An RFC 3161 time-stamping service for the release signature on the batch record PDF ("" = none).
+    tsa_url: str = ""
     # The demo plant's simulated Modbus gateway on 127.0.0.1 (demo only; real devices are equipment master data).
     demo_modbus_port: int = 5020
 
@@ -143,6 +145,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         notify_smtp_port=_port(env.get("EBR_NOTIFY_SMTP_PORT", "25")),
         notify_smtp_from=env.get("EBR_NOTIFY_SMTP_FROM", "").strip(),
         notify_smtp_to=tuple(a.strip() for a in env.get("EBR_NOTIFY_SMTP_TO", "").split(",") if a.strip()),
+        tsa_url=env.get("EBR_TSA_URL", "").strip(),
         demo_modbus_port=_port(env.get("EBR_DEMO_MODBUS_PORT", "5020"), "EBR_DEMO_MODBUS_PORT"),
     )
     settings.check()

@@ -17,7 +17,7 @@ from ebr.app.execution_corrections import correct
 from ebr.app.policy import effective_policy
 from ebr.app.ports import BatchEngine, StoredAction, StoredBatch, StoredSignature, UnitOfWork
 from ebr.domain.audit import Action
-from ebr.domain.batch import check_can_execute
+from ebr.domain.batch import check_can_execute, check_not_decided
 from ebr.domain.errors import Conflict, InvalidInput
 from ebr.domain.orders import OrderStatus
 from ebr.domain.signatures import SitePolicy
@@ -95,6 +95,7 @@ class BatchActionSignable:
         if meaning_of(action.kind) != signature.meaning:
             raise Conflict(f"A {action.kind} is applied by a {meaning_of(action.kind)!r} signature.")
         batch = uow.batches.lock_pk(action.batch_id)
+        check_not_decided(batch.batch)  # requested before the decision, signed after it: refused
         uow.batch_actions.mark(action.id, "applied", ctx.at, signature.id)
         if action.kind in ("hold", "resume", "cancel"):
             self._batch_state(uow, batch, action, signature.signer_id, ctx)

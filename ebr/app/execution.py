@@ -24,6 +24,7 @@ from ebr.app.scans import ScanRefused
 from ebr.app.step_completion import check_person
 from ebr.domain.accounts import Permission
 from ebr.domain.audit import to_utc_text
+from ebr.domain.batch import check_not_decided
 from ebr.domain.configuration import GmpSettings
 from ebr.domain.deviations import DeviationKind, Severity
 from ebr.domain.errors import InvalidInput
@@ -105,6 +106,7 @@ class ExecutionService:
             assert actor.user_id is not None
             require(uow.users.get(actor.user_id), Permission.BATCH_EXECUTE)
             batch = uow.batches.lock(batch_id)
+            check_not_decided(batch.batch)
             if step_pk is not None:
                 load_step(uow, self._cache, batch_id, step_pk, lock=False)
             deviation = open_in(
@@ -141,6 +143,7 @@ class ExecutionService:
             assert actor.user_id is not None
             require(uow.users.get(actor.user_id), REQUEST_PERMISSION[kind])
             batch = uow.batches.lock(batch_id)
+            check_not_decided(batch.batch)
             if (kind in STEP_KINDS) != (step_pk is not None):
                 raise InvalidInput(f"A {kind} {'needs' if kind in STEP_KINDS else 'takes no'} step.")
             if step_pk is not None:

@@ -11,6 +11,7 @@ from ebr.app.batches import BatchService
 from ebr.app.capture import CaptureService
 from ebr.app.clients import ApiClientService
 from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.documents import DocumentService
 from ebr.app.equipment import EquipmentService
 from ebr.app.execution import ExecutionService
 from ebr.app.incidents import IncidentService
@@ -19,6 +20,9 @@ from ebr.app.orders import OrderService
 from ebr.app.policy import PolicyService
 from ebr.app.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from ebr.app.procedures import ProcedureService
+from ebr.app.record import RecordService
+from ebr.app.release import ReleaseService
+from ebr.app.review import ReviewService
 from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingsService
 from ebr.app.signing import SigningService
@@ -56,6 +60,10 @@ class Services:
     training: TrainingService
     terminals: TerminalService
     equipment: EquipmentService
+    review: ReviewService
+    release: ReleaseService
+    records: RecordService
+    documents: DocumentService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

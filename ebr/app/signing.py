@@ -244,6 +244,9 @@ class SigningService:
         if problem:
             self._refuse(signer, challenge, problem, info)
         assert key is not None
+        prepare = getattr(self._signable(challenge.object_type), "prepare_signature", None)
+        if prepare is not None:  # e.g. a release's PDF signature: the key is usable only now, outside any transaction
+            prepare(challenge, key, given.password, signer, payload.signed_at)
         ctx = AuditContext(Actor(signer.id, signer.username, signer.full_name), payload.signed_at, reason, info)
         return self._record(ctx, owner, session_token, signer, key, challenge, payload, signature_b64, given)
 

@@ -79,6 +79,12 @@ def check_can_execute(batch: Batch) -> None:
         raise InvalidTransition(f"Batch {batch.id} is {batch.status}: steps can be executed only while in progress.")
 
 
+def check_not_decided(batch: Batch) -> None:
+    """Nothing is added to a released, rejected or cancelled record but a signed addendum (SEQ-05, QA-05)."""
+    if batch.status in FINAL:
+        raise InvalidTransition(f"Batch {batch.id} is {batch.status}: its record is closed; add a signed addendum.")
+
+
 def _aware(at: datetime) -> datetime:
     if at.tzinfo is None or at.utcoffset() is None:
         raise InvalidInput("Every timestamp must carry its time zone (TIME-01).")

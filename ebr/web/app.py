@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebr.web.api.views import bp as api_bp
     from ebr.web.auth.views import bp as auth_bp
     from ebr.web.batches.views import bp as batches_bp
+    from ebr.web.documents.views import bp as documents_bp
     from ebr.web.equipment.views import bp as equipment_bp
     from ebr.web.genealogy.views import bp as genealogy_bp
     from ebr.web.incidents.views import bp as incidents_bp
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from ebr.web.materials.views import bp as materials_bp
     from ebr.web.orders.views import bp as orders_bp
     from ebr.web.procedures.views import bp as procedures_bp
+    from ebr.web.review.views import bp as review_bp
     from ebr.web.signing.views import bp as signing_bp
     from ebr.web.terminals.views import bp as terminals_bp
     from ebr.web.trail.views import bp as trail_bp
@@ -109,6 +111,8 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_blueprint(batches_bp)
     app.register_blueprint(genealogy_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(documents_bp)
     csrf.exempt(api_bp)  # bearer-token clients send no cookies, so there is nothing to forge
     public()(app.view_functions["static"])
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ebr.app.ports.documents import RenderFailed
 from ebr.bootstrap import Runtime
 
 log = logging.getLogger("ebr.worker")
@@ -55,12 +56,23 @@ def overdue_holds(rt: Runtime) -> object:
     return rt.services.execution.raise_overdue_holds()
 
 
+def render_candidates(rt: Runtime) -> object:
+    """Render the release candidate PDF of every batch in review whose record changed since (MISSION: PDF
+    signature); a batch whose rendering fails is named, and tried again next round."""
+    report = rt.services.documents.render_pending()
+    if report.failed:
+        failed = "; ".join(f"{batch}: {why}" for batch, why in sorted(report.failed.items()))
+        raise RenderFailed(f"release candidate rendering failed for {failed}")
+    return len(report.rendered)
+
+
 JOBS: tuple[Job, ...] = (
     Job("alerts", deliver_alerts),
     Job("holds", overdue_holds),
     Job("incidents", deliver_incidents),
     Job("audit-checkpoint", checkpoint_audit),
     Job("clock", check_clock),
+    Job("documents", render_candidates),
 )
 HOURLY: tuple[Job, ...] = (Job("audit-verify", verify_audit),)
 

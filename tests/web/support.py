@@ -161,6 +161,7 @@ def route_calls(app: Flask, user_id: int, kinds: frozenset[str] = frozenset({"pa
         "entry_id": (1,),
         "material_code": ("MAT-NONE",),
         "lot_number": ("LOT-NONE",),
+        "document_id": (1,),
     }
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):

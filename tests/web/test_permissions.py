@@ -99,6 +99,19 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "genealogy.lot": Permission.BATCH_VIEW,
     "genealogy.api_batch": Permission.BATCH_VIEW,
     "genealogy.api_lot": Permission.BATCH_VIEW,
+    "review.queue": Permission.BATCH_REVIEW,
+    "review.batch": Permission.BATCH_REVIEW,
+    "review.submit": Permission.BATCH_HOLD,  # a supervisor or QA hands the completed record to review
+    "review.acknowledge": Permission.BATCH_REVIEW,
+    "review.sign_trail": Permission.BATCH_REVIEW,
+    "review.decide": Permission.BATCH_RELEASE,
+    "review.sign_decision": Permission.BATCH_RELEASE,
+    "review.add_addendum": Permission.BATCH_RELEASE,
+    "review.sign_addendum": Permission.BATCH_RELEASE,
+    "documents.document": Permission.BATCH_VIEW,  # every download is audited with the SHA-256 handed out
+    "documents.record_pdf": Permission.BATCH_VIEW,
+    "documents.record_json": Permission.BATCH_VIEW,
+    "documents.record_xml": Permission.BATCH_VIEW,
 }
 # Permissions that enter, change or sign batch data: never the administrator's (ACC-03).
 BATCH_DATA_PERMISSIONS = frozenset(

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
-from ebr.adapters.db.gmp import GMP_TABLES, IMMUTABLE_TABLES, NOT_GMP, GmpTable
+from ebr.adapters.db.gmp import APPEND_ONLY_EXCEPT, GMP_TABLES, IMMUTABLE_TABLES, NOT_GMP, GmpTable
 from ebr.app.context import AuditContext
 from ebr.domain.audit import Action, EntryDraft, to_utc_text
 from ebr.domain.errors import AuditContextMissing
@@ -59,12 +59,24 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: ob
     for obj in session.dirty:
         if _table(obj) in IMMUTABLE_TABLES and session.is_modified(obj):
             raise AuditTrailImmutable(f"{_table(obj)} rows are append-only")
+        _refuse_frozen_columns(obj)
     for obj in list(session.new) + list(session.dirty):
         name = _table(obj)
         if name not in GMP_TABLES and name not in NOT_GMP:
             raise AuditContextMissing(f"table {name} is not classified as GMP or not GMP")
         if name in GMP_TABLES and session.info.get(CONTEXT_KEY) is None:
             raise AuditContextMissing(f"change to {name} without who/when/why refused")
+
+
+def _refuse_frozen_columns(obj: object) -> None:
+    """Refuse a change to an append-only row beyond the columns allowed to move (a document's status)."""
+    mutable = APPEND_ONLY_EXCEPT.get(_table(obj))
+    if mutable is None:
+        return
+    state = inspect(obj)
+    changed = {a.key for a in state.attrs if a.history.has_changes()}
+    if changed - mutable:
+        raise AuditTrailImmutable(f"{_table(obj)} rows are append-only except {', '.join(sorted(mutable))}")
 
 
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:

@@ -87,6 +87,13 @@ GMP_TABLES: dict[str, GmpTable] = {
     "equipment_use": GmpTable("equipment_use"),
     "identity_check": GmpTable("identity_check"),
     "dispensing": GmpTable("dispensing"),
+    # QA review and release: acknowledgements, audit-trail reviews, decisions and addenda, each appended once.
+    "review_mark": GmpTable("review_mark"),
+    "trail_review": GmpTable("trail_review"),
+    "batch_decision": GmpTable("batch_decision"),
+    "batch_addendum": GmpTable("batch_addendum"),
+    # Rendered record PDFs: the entry names the bytes by their SHA-256; the bytes stay in the row.
+    "batch_document": GmpTable("batch_document", operational=frozenset({"pdf"})),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.
@@ -116,5 +123,12 @@ IMMUTABLE_TABLES = frozenset(
         "equipment_use",
         "identity_check",
         "dispensing",
+        "review_mark",
+        "trail_review",
+        "batch_decision",
+        "batch_addendum",
     }
 )
+
+# Append-only tables with the columns that may still change (each change audited with old and new value).
+APPEND_ONLY_EXCEPT: dict[str, frozenset[str]] = {"batch_document": frozenset({"status"})}

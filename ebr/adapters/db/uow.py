@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ebr.adapters.db import audit_guard
 from ebr.adapters.db.batch_repositories import SqlBatchRepository
+from ebr.adapters.db.document_repositories import SqlDocumentRepository
 from ebr.adapters.db.equipment_repositories import (
     SqlDispensingRepository,
     SqlEquipmentRepository,
@@ -46,6 +47,7 @@ from ebr.adapters.db.repositories import (
     SqlSystemStateRepository,
     SqlUserRepository,
 )
+from ebr.adapters.db.review_repositories import SqlDecisionRepository, SqlReviewRepository
 from ebr.adapters.db.signing_repositories import (
     SqlAcknowledgementRepository,
     SqlBadgeRepository,
@@ -106,6 +108,9 @@ class SqlAlchemyUnitOfWork:
         self.equipment_uses = SqlEquipmentUseRepository(s)
         self.identity_checks = SqlIdentityCheckRepository(s)
         self.dispensings = SqlDispensingRepository(s)
+        self.reviews = SqlReviewRepository(s)
+        self.decisions = SqlDecisionRepository(s)
+        self.documents = SqlDocumentRepository(s)
         return self
 
     def __exit__(

@@ -11,20 +11,32 @@ class RefusedResource(Exception):
     """A template asked for something outside its asset folders."""
 
 
+def resolve(url: str, roots: list[Path]) -> Path:
+    """The file a URL names, if it lies below one of the roots; RefusedResource otherwise."""
+    parsed = urlparse(url)
+    if parsed.scheme != "file":
+        raise RefusedResource(f"only library assets may be loaded, not {parsed.scheme}: URLs ({url})")
+    path = Path(unquote(parsed.path)).resolve()
+    if not any(path.is_relative_to(root) for root in roots):
+        raise RefusedResource(f"{path.name} is outside the allowed asset folders")
+    if not path.is_file():
+        raise RefusedResource(f"asset {path.name} does not exist")
+    return path
+
+
 def make_fetcher(allowed_dirs: list[Path]) -> Any:
-    """A WeasyPrint url_fetcher limited to the given folders."""
+    """A WeasyPrint url_fetcher limited to the given folders; a refused or missing asset stops the rendering
+    (WeasyPrint would otherwise drop it with a logged warning and render without it)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # heavy import: only when a PDF is made
+
     roots = [d.resolve() for d in allowed_dirs]
 
-    def fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        parsed = urlparse(url)
-        if parsed.scheme != "file":
-            raise RefusedResource(f"only library assets may be loaded, not {parsed.scheme}: URLs")
-        path = Path(unquote(parsed.path)).resolve()
-        if not any(path.is_relative_to(root) for root in roots):
-            raise RefusedResource(f"{path.name} is outside the allowed asset folders")
-        return {"string": path.read_bytes(), "mime_type": _mime(path), "redirected_url": url}
+    class LibraryFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint is untyped
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            path = resolve(url, roots)
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": _mime(path)})
 
-    return fetch
+    return LibraryFetcher(fail_on_errors=True)
 
 
 def _mime(path: Path) -> str:

@@ -32,6 +32,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.registry import CertificateStore, SimpleCertificateStore
 
+from ebr.adapters.pki.event_loop import outside_event_loop
 from ebr.adapters.pki.keys import SitePki
 from ebr.adapters.pki.pdf_validation import validate_pdf
 from ebr.app.ports import KeyUnavailable, WrappedKey
@@ -109,7 +110,7 @@ class PadesSigner:
             new_field_spec=_field_spec(name, self._area.box(index)),
         )
         try:
-            out = pdf_signer.sign_pdf(writer, appearance_text_params=_stamp_params(stamp))
+            out = outside_event_loop(lambda: pdf_signer.sign_pdf(writer, appearance_text_params=_stamp_params(stamp)))
         except TimestampRequestError as exc:
             raise TimestampUnavailable(f"The time-stamping service did not give a time stamp: {exc}") from None
         signed: bytes = out.getvalue()

@@ -16,6 +16,7 @@ from pyhanko.sign.validation import EmbeddedPdfSignature, SignatureCoverageLevel
 from pyhanko.sign.validation.status import PdfSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
+from ebr.adapters.pki.event_loop import outside_event_loop
 from ebr.app.ports.pdf_signing import PdfValidation
 from ebr.domain.errors import InvalidInput
 
@@ -37,7 +38,7 @@ def validate_pdf(pdf: bytes, trust_roots_pem: list[str]) -> list[PdfValidation]:
 
 def _judge(signature: EmbeddedPdfSignature, context: ValidationContext) -> PdfValidation:
     try:
-        status = validate_pdf_signature(signature, context)
+        status = outside_event_loop(lambda: validate_pdf_signature(signature, context))
     except (PdfError, ValueError) as exc:  # pyHanko's validation errors are ValueErrors
         # a signature too damaged to evaluate is a failed signature, not a crash of the whole report
         return PdfValidation(False, False, False, False, "", None, None, False, True, f"unreadable signature: {exc}")

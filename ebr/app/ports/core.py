@@ -10,6 +10,7 @@ from typing import Protocol
 
 from ebr.app.context import AuditContext
 from ebr.app.ports.batches import BatchRepository
+from ebr.app.ports.documents import DocumentRepository
 from ebr.app.ports.equipment import (
     DispensingRepository,
     EquipmentRepository,
@@ -26,6 +27,7 @@ from ebr.app.ports.masterdata import (
 )
 from ebr.app.ports.operations import IncidentRepository, TerminalRepository, TrainingRepository
 from ebr.app.ports.procedures import ProcedureRepository
+from ebr.app.ports.review import DecisionRepository, ReviewRepository
 from ebr.app.ports.signing import (
     AcknowledgementRepository,
     BadgeRepository,
@@ -316,6 +318,12 @@ class UnitOfWork(Protocol):
     def identity_checks(self) -> IdentityCheckRepository: ...
     @property
     def dispensings(self) -> DispensingRepository: ...
+    @property
+    def reviews(self) -> ReviewRepository: ...
+    @property
+    def decisions(self) -> DecisionRepository: ...
+    @property
+    def documents(self) -> DocumentRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -3,6 +3,7 @@
 from ebr.adapters.db.models.accounts import ApiClientRow, LoginAttemptRow, SessionRow, UserRow
 from ebr.adapters.db.models.audit import AuditEntryRow, AuditHeadRow
 from ebr.adapters.db.models.batches import BatchEngineStateRow, BatchRow, StepRecordRow
+from ebr.adapters.db.models.documents import BatchDocumentRow
 from ebr.adapters.db.models.equipment import (
     DispensingRow,
     EquipmentLogRow,
@@ -22,6 +23,7 @@ from ebr.adapters.db.models.execution import (
 )
 from ebr.adapters.db.models.masterdata import ContainerRow, MaterialLotRow, MaterialRow, ProductionOrderRow
 from ebr.adapters.db.models.procedures import BundleFileRow, ProcedureVersionRow, ProductProcedureRow
+from ebr.adapters.db.models.review import BatchAddendumRow, BatchDecisionRow, ReviewMarkRow, TrailReviewRow
 from ebr.adapters.db.models.signing import (
     AcknowledgementRow,
     BadgeRow,
@@ -41,6 +43,9 @@ __all__ = [
     "AuditHeadRow",
     "BadgeRow",
     "BatchActionRow",
+    "BatchAddendumRow",
+    "BatchDecisionRow",
+    "BatchDocumentRow",
     "BatchEngineStateRow",
     "BatchRow",
     "BatchYieldRow",
@@ -64,6 +69,7 @@ __all__ = [
     "ProductProcedureRow",
     "ProductionOrderRow",
     "RateLimitRow",
+    "ReviewMarkRow",
     "SessionRow",
     "SettingChangeRow",
     "SignatureRow",
@@ -72,6 +78,7 @@ __all__ = [
     "StepValueRow",
     "SystemStateRow",
     "TerminalRow",
+    "TrailReviewRow",
     "TrainingRecordRow",
     "UserRow",
 ]

@@ -1,0 +1,1 @@
+"""QA review by exception, release and rejection, and addenda."""

@@ -1,0 +1,235 @@
+"""The rendered batch record of the granulation run, read back with the poppler tools only: every page carries the
+header and "Page n of N", the text agrees with the JSON record field by field, every signature sits at its step,
+the file is PDF/A-3b with the record embedded (PDF-01, PDF-02, PDF-05, PDF-07, REC-01, REC-03, REC-08).
+
+One batch is run and rendered for the whole module: the granulation procedure takes seconds to run and its record
+(dozens of pages) seconds to render.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ebr.adapters.alerts.sinks import RecordingAlertSink
+from ebr.app.context import Actor, AuditContext
+from ebr.app.documents import RECORD_JSON, RECORD_XML, sha256
+from ebr.app.ports.documents import StoredDocument
+from ebr.app.record import record_digest
+from ebr.bootstrap import Runtime, build
+from ebr.config import Settings
+from ebr.domain.audit import to_utc_text
+from tests.app.execution_support import Floor
+from tests.app.record_support import granulation_batch
+from tests.factories import actor_of
+from tests.fakes import FakeClock, RecordingNotifier
+from tests.integration.pdf import poppler
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The granulation batch in review, its stored release candidate, and what the tools read from it."""
+
+    rt: Runtime
+    floor: Floor
+    stored: StoredDocument
+    pdf: bytes
+    path: Path
+    pages: list[str]
+    text: str
+    embedded: dict[str, bytes]
+
+    @property
+    def record(self) -> Json:
+        loaded = json.loads(self.embedded[RECORD_JSON])
+        assert isinstance(loaded, dict)
+        return loaded
+
+
+@pytest.fixture(scope="module")
+def rendered(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
+    folder = tmp_path_factory.mktemp("record-pdf")
+    shutil.copy(sqlite_template, folder / "ebr.sqlite3")
+    settings = Settings(
+        env="test",
+        instance_path=folder / "instance",
+        database_url=f"sqlite:///{folder / 'ebr.sqlite3'}",
+        fast_password_hashing=True,
+        secure_cookies=True,
+        build_commit="abc123def456",
+    )
+    clock = FakeClock()
+    rt = build(settings, clock=clock, alert_sink=RecordingAlertSink(), notifier=RecordingNotifier())
+    floor = granulation_batch(rt, clock)
+    rt.services.review.submit_for_review(actor_of(floor.supervisor.user), floor.batch_id, "record checked")
+    clock.advance(minutes=2)
+    stored = rt.services.documents.render_candidate(floor.batch_id)
+    assert stored is not None
+    pdf = rt.services.documents.download(actor_of(floor.qa.user), stored.id, floor.batch_id)
+    path = poppler.write(folder, "record.pdf", pdf)
+    embedded = poppler.attachments(path, folder / "embedded")
+    yield Rendered(rt, floor, stored, pdf, path, poppler.page_texts(path), poppler.text(path), embedded)
+    rt.engine.dispose()
+
+
+def step_sections(rendered: Rendered) -> dict[int, str]:
+    """Each step record's part of the text: from its heading to the next heading (the last one: to the deviations)."""
+    record, full = rendered.record, rendered.text
+    starts = sorted((full.index(f"Step record {s['id']} — {s['name']}"), s["id"]) for s in record["steps"])
+    ends = [start for start, _ in starts[1:]] + [full.index(f"Deviations ({len(record['deviations'])})")]
+    return {step_id: full[start:end] for (start, step_id), end in zip(starts, ends, strict=True)}
+
+
+def every_signature(record: Json) -> dict[int, Json]:
+    """Every signature manifestation the record holds, by id: steps, batch actions, deviations, master approvals."""
+    found = {s["id"]: s for step in record["steps"] for s in step["signatures"]}
+    found |= {a["signature"]["id"]: a["signature"] for a in record["actions"] if a["signature"]}
+    found |= {s["id"]: s for d in record["deviations"] for s in d["signatures"]}
+    return found | {s["id"]: s for s in record["procedure"]["approvals"]}
+
+
+def manifestation_in(text: str, name: str, meaning_text: str, signed_at: str, signature_id: int) -> bool:
+    return all(part in text for part in (name, meaning_text, signed_at, f"signature id {signature_id}"))
+
+
+@pytest.mark.req("PDF-01")
+def test_every_page_carries_product_batch_procedure_version_and_hash_and_page_n_of_n(rendered: Rendered) -> None:
+    record = rendered.record
+    total = len(rendered.pages)
+    procedure = record["procedure"]
+    header = [
+        f"Batch {record['batch']['id']}",
+        f"Product {record['produced_lot']['material_code']}",
+        f"Order {record['order']['number']}",
+        f"Procedure {procedure['id']} version {procedure['version']}: {procedure['title']}",
+        f"Procedure hash {procedure['content_hash']}",
+    ]
+
+    assert total >= 20, "the granulation record spans many pages"
+    for number, page in enumerate(rendered.pages, start=1):
+        flat = poppler.squeeze(page)
+        assert [field for field in header if field not in flat] == [], f"page {number}"
+        assert f"Page {number} of {total}" in flat, f"page {number}"
+
+
+@pytest.mark.req("REC-01")
+def test_the_pdf_text_agrees_with_the_electronic_copy_field_by_field_and_the_counts_match(rendered: Rendered) -> None:
+    rt, batch_id = rendered.rt, rendered.floor.batch_id
+    electronic = json.loads(rt.services.documents.record_json(batch_id, actor_of(rendered.floor.qa.user)))
+    assert electronic == rendered.record  # the JSON export and the PDF's embedded record are the same snapshot
+    record, sections = electronic, step_sections(rendered)
+
+    for step in record["steps"]:
+        section = sections[step["id"]]
+        for value in step["values"]:
+            expected = [f"entry {value['id']}", *str(value["value"]).split(), *value["unit"].split()]
+            assert [token for token in expected if token not in section] == [], (step["step_id"], value["field_id"])
+        for s in step["signatures"]:
+            assert manifestation_in(section, s["signer"]["name"], s["meaning_text"], s["signed_at"], s["id"])
+    for deviation in record["deviations"]:
+        assert f"Deviation {deviation['number']} — {deviation['kind']}" in rendered.text
+
+    counts = re.search(r"(\d+) step records, (\d+) value entries, (\d+) signatures, (\d+) deviations", rendered.text)
+    assert counts is not None
+    values = [v for step in record["steps"] for v in step["values"]]
+    expected = (len(record["steps"]), len(values), len(every_signature(record)), len(record["deviations"]))
+    assert tuple(int(n) for n in counts.groups()) == expected
+    assert len(re.findall(r"Step record \d+ — ", rendered.text)) == len(record["steps"])
+    assert len(re.findall(r"Deviation DEV-\S+ — ", rendered.text)) == len(record["deviations"])
+    steps_part = rendered.text[: rendered.text.index(f"Deviations ({len(record['deviations'])})")]
+    assert {int(n) for n in re.findall(r"entry (\d+)", steps_part)} == {v["id"] for v in values}
+
+
+@pytest.mark.req("PDF-02")
+def test_every_signature_in_the_database_is_printed_at_the_step_it_signs(rendered: Rendered) -> None:
+    rt, sections = rendered.rt, step_sections(rendered)
+    with rt.services.uow(AuditContext(Actor.system(), rt.services.clock.now())) as uow:
+        batch = uow.batches.get(rendered.floor.batch_id)
+        steps = uow.batches.steps(batch.id)
+        actions = uow.batch_actions.for_batch(batch.id)
+        on_steps = {s.id: uow.signatures.for_object("batch_step", str(s.id)) for s in steps}
+        on_actions = {a.id: uow.signatures.for_object("batch_action", str(a.id)) for a in actions}
+
+    assert sum(len(found) for found in on_steps.values()) > 50
+    for step_pk, signatures in on_steps.items():
+        for s in signatures:
+            assert manifestation_in(sections[step_pk], s.signer_name, s.meaning_text, to_utc_text(s.signed_at), s.id)
+    actions_part = rendered.text[rendered.text.index("Batch actions (") : rendered.text.index("Materials consumed (")]
+    for action in actions:
+        [signed] = on_actions[action.id]
+        where = sections[action.step_record_id] if action.step_record_id else actions_part
+        rest = where[where.index(f"(action {action.id}, ") :]
+        paragraph = rest[: rest.find("(action ", 1) if "(action " in rest[1:] else None]  # up to the next action
+        at = to_utc_text(signed.signed_at)
+        assert manifestation_in(paragraph, signed.signer_name, signed.meaning_text, at, signed.id)
+
+
+def test_the_file_is_pdf_a_3b_with_every_font_embedded_and_the_record_attached(rendered: Rendered) -> None:
+    fonts = poppler.fonts(rendered.path)
+    assert fonts and all(embedded == "yes" for _, embedded in fonts), fonts
+    assert all("DejaVu" in name for name, _ in fonts), fonts
+    metadata = poppler.xmp(rendered.path)
+    assert re.search(r'pdfaid:part(="|>)3', metadata) and re.search(r'pdfaid:conformance(="|>)B', metadata)
+
+    assert sorted(rendered.embedded) == [RECORD_JSON, RECORD_XML]
+    now = rendered.rt.services.records.record(rendered.floor.batch_id)
+    assert rendered.record == now
+    assert sha256(rendered.embedded[RECORD_JSON]) == record_digest(now) == rendered.stored.record_hash
+    assert rendered.embedded[RECORD_XML] == rendered.rt.services.records.batchml(rendered.floor.batch_id)
+
+
+def test_each_manifestation_in_the_pdf_maps_to_a_signature_id_in_the_embedded_record(rendered: Rendered) -> None:
+    printed = {int(n) for n in re.findall(r"signature id (\d+)", rendered.text)}
+    assert printed == set(every_signature(rendered.record))  # no manifestation without a record, none left out
+
+
+@pytest.mark.req("REC-03")
+def test_a_value_changed_after_its_entry_is_marked_with_its_original_at_that_step_only(rendered: Rendered) -> None:
+    record, sections = rendered.record, step_sections(rendered)
+    [changed] = [v for step in record["steps"] for v in step["values"] if v["supersedes_id"]]
+    [step] = [s for s in record["steps"] if changed in s["values"]]
+    [original] = [v for v in step["values"] if v["id"] == changed["supersedes_id"]]
+    [correction] = [a for a in record["actions"] if a["kind"] == "correct"]
+    section = sections[step["id"]]
+
+    marker = section[section.index("CHANGED") :]
+    assert marker.startswith(f'CHANGED {changed["label"]}: original value "{original["value"]}"')
+    assert f'→ "{changed["value"]}"' in marker and f"reason: {changed['change_reason']}" in marker
+    assert f"changed {changed['captured_at']} by {changed['captured_by']['name']}" in marker
+    assert f"signature id {correction['signature']['id']}" in marker
+    assert "SUPERSEDED" in section  # the original entry stays in the table, marked
+    assert [s for s, text in sections.items() if "CHANGED" in text or "SUPERSEDED" in text] == [step["id"]]
+
+
+def test_the_sections_of_the_batch_record_are_all_there(rendered: Rendered) -> None:
+    text, record = rendered.text, rendered.record
+    for heading in (
+        "Master record",
+        "Procedure overview",
+        "Holds and refused checks",
+        f"Batch actions ({len(record['actions'])})",
+        f"Materials consumed ({len(record['dispensings'])})",
+        "Material reconciliation",
+        "Material produced and yield",
+        f"Equipment used ({len(record['equipment_uses'])})",
+        f"Identity checks ({len(record['identity_checks'])})",
+        f"Audit trail of the batch ({len(record['audit_trail'])} entries)",
+        "System information",
+    ):
+        assert heading in text
+    [yielded] = record["yields"]
+    assert f"{yielded['yield_percent']} % of theoretical; limits {yielded['low']} % to {yielded['high']} %" in text
+    for lot in record["dispensings"]:
+        assert f"lot {lot['lot_number']}" in text
+    for use in record["equipment_uses"]:
+        assert use["status"].split(",")[0] in text
+    assert f"Software version (record) {record['software_version']}" in text
