@@ -20,6 +20,11 @@ class GmpTable:
     deletable: bool = False
 
 
+# The columns of an outbox row that move as it is delivered; everything else is frozen at enqueue (ERP-03).
+OUTBOX_DELIVERY = frozenset(
+    {"status", "attempts", "next_attempt_at", "claimed_by", "claimed_until", "last_error", "last_status", "sent_at"}
+)
+
 GMP_TABLES: dict[str, GmpTable] = {
     # Password and lock fields are covered by one semantic entry each (password_reset, password_change,
     # lockout, unlock), so an admin action yields exactly one entry (ACC-06) and no hash enters the trail.
@@ -94,6 +99,11 @@ GMP_TABLES: dict[str, GmpTable] = {
     "batch_addendum": GmpTable("batch_addendum"),
     # Rendered record PDFs: the entry names the bytes by their SHA-256; the bytes stay in the row.
     "batch_document": GmpTable("batch_document", operational=frozenset({"pdf"})),
+    # ERP postings: the enqueue is an entry naming the payload's SHA-256; delivery progress is operational, its
+    # evidence is the append-only attempt log, and dead letters and replays are semantic entries.
+    "outbox_message": GmpTable("erp_posting", operational=frozenset({"payload", "payload_json", *OUTBOX_DELIVERY})),
+    # A planned order's BOM lines are the ERP's; a change before the batch starts replaces them.
+    "order_component": GmpTable("order_component", deletable=True),
 }
 
 # Not GMP data, each with the reason; their changes are covered by semantic entries or carry no record content.
@@ -108,6 +118,8 @@ NOT_GMP: dict[str, str] = {
     "batch_engine_state": "engine cursor; stored by hash in the audit trail",
     "incident": "notification state of incidents whose causes (deviations, failures) are audited themselves",
     "signing_challenge": "single-use nonces of the signing dialog; the signature and its audit entry are the record",
+    "outbox_attempt": "delivery log of ERP postings, insert-only; dead letters and replays are audited as events",
+    "inbound_message": "idempotency log of inbound ERP messages, insert-only; what they change is audited itself",
 }
 
 IMMUTABLE_TABLES = frozenset(
@@ -127,8 +139,13 @@ IMMUTABLE_TABLES = frozenset(
         "trail_review",
         "batch_decision",
         "batch_addendum",
+        "outbox_attempt",
+        "inbound_message",
     }
 )
 
 # Append-only tables with the columns that may still change (each change audited with old and new value).
-APPEND_ONLY_EXCEPT: dict[str, frozenset[str]] = {"batch_document": frozenset({"status"})}
+APPEND_ONLY_EXCEPT: dict[str, frozenset[str]] = {
+    "batch_document": frozenset({"status"}),
+    "outbox_message": OUTBOX_DELIVERY,
+}

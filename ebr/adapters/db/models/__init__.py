@@ -11,6 +11,7 @@ from ebr.adapters.db.models.equipment import (
     EquipmentUseRow,
     IdentityCheckRow,
 )
+from ebr.adapters.db.models.erp import InboundMessageRow, OrderComponentRow, OutboxAttemptRow, OutboxMessageRow
 from ebr.adapters.db.models.execution import (
     BatchActionRow,
     BatchYieldRow,
@@ -59,11 +60,15 @@ __all__ = [
     "EquipmentUseRow",
     "GmpSettingRow",
     "IdentityCheckRow",
+    "InboundMessageRow",
     "IncidentRow",
     "LoginAttemptRow",
     "MaterialLotRow",
     "MaterialReconciliationRow",
     "MaterialRow",
+    "OrderComponentRow",
+    "OutboxAttemptRow",
+    "OutboxMessageRow",
     "PolicyRow",
     "ProcedureVersionRow",
     "ProductProcedureRow",

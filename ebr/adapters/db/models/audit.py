@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ebr.adapters.db.base import Base, UtcDateTime
@@ -14,6 +14,8 @@ class AuditEntryRow(Base):
     """One entry; UPDATE, DELETE and TRUNCATE are refused by triggers and by the app role's rights."""
 
     __tablename__ = "audit_entry"
+    # A batch record reads its objects' entries by key, not by scanning a time window.
+    __table_args__ = (Index("ix_audit_entry_object", "object_type", "object_id"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

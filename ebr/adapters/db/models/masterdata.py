@@ -75,3 +75,7 @@ class ProductionOrderRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    planned_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    planned_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    source: Mapped[str] = mapped_column(String(16), default="manual", server_default="manual")  # manual | erp
+    content_sha256: Mapped[str | None] = mapped_column(String(64))  # of the ERP's order content, to tell a change
