@@ -193,7 +193,7 @@ def build(
     runtime = SpiffRuntime()
     execution = Execution()
     procedures = ProcedureCache(library, runtime)
-    matches = CandidateMatchesRecord(procedures, str(version))
+    matches = CandidateMatchesRecord(procedures)
     candidate_pdf = CandidatePdf(uow, matches, PadesSigner(keys), settings.tsa_url)
     candidate = release_check or candidate_pdf
     release_pdf = None if release_check else candidate_pdf
@@ -218,7 +218,7 @@ def build(
         procedures=ProcedureService(uow, clock, library, runtime),
         masterdata=MasterDataService(uow, clock),
         orders=OrderService(uow, clock),
-        batches=BatchService(uow, clock, execution, runtime),
+        batches=BatchService(uow, clock, execution, runtime, str(version)),
         execution=ExecutionService(uow, clock, procedures),
         capture=CaptureService(uow, clock, procedures, reader or ModbusReader(clock.now)),
         incidents=IncidentService(uow, clock, notifier or notifier_for(settings)),

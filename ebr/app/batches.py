@@ -39,11 +39,19 @@ class ReadyStepView:
 class BatchService:
     """Use cases of operators and supervisors on batches."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, engine: BatchEngine, runtime: ProcedureRuntime) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        engine: BatchEngine,
+        runtime: ProcedureRuntime,
+        software_version: str = "unknown",
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._engine = engine
         self._runtime = runtime
+        self._version = software_version
 
     def start(
         self, actor: Actor, order_id: int, reason: str = "batch started", request: RequestInfo | None = None
@@ -71,6 +79,8 @@ class BatchService:
                 "procedure_hash": version.content_hash,
                 "engine_state_sha256": advance.state.digest,
                 "ready": [step.step_id for step in advance.ready],
+                # The record names the software that executed the batch, so an upgrade never changes its hash.
+                "software_version": self._version,
             }
             uow.audit.append(
                 Action.STATE_CHANGE,

@@ -13,6 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ebr.app.accounts import require
 from ebr.app.context import Actor, AuditContext, RequestInfo
@@ -23,7 +24,7 @@ from ebr.app.ports.records import BatchRecordExporter
 from ebr.app.record import RecordService, build_record, record_digest
 from ebr.app.record_evidence import gather
 from ebr.domain.accounts import Permission
-from ebr.domain.audit import Action
+from ebr.domain.audit import Action, to_utc_text
 from ebr.domain.batch import BatchStatus
 from ebr.domain.errors import NotFound
 from ebr.domain.signatures import canonical_json
@@ -85,9 +86,8 @@ def sha256(data: bytes) -> str:
 class CandidateMatchesRecord:
     """The release candidate check: a current candidate exists and was rendered from the record as it is now."""
 
-    def __init__(self, cache: ProcedureCache, version: str) -> None:
+    def __init__(self, cache: ProcedureCache) -> None:
         self._cache = cache
-        self._version = version
 
     def blocker(self, uow: UnitOfWork, batch_pk: int) -> str | None:
         """Why release must wait for the candidate PDF, or None when it matches the current record hash."""
@@ -95,7 +95,7 @@ class CandidateMatchesRecord:
         if current is None:
             return "no release candidate PDF has been rendered yet"
         batch_id = uow.batches.by_pk(batch_pk).batch.id
-        if record_digest(build_record(gather(uow, self._cache, batch_id), self._version)) != current.record_hash:
+        if record_digest(build_record(gather(uow, self._cache, batch_id))) != current.record_hash:
             return f"the release candidate PDF (revision {current.revision}) shows an earlier state of the record"
         return None
 
@@ -240,6 +240,16 @@ class DocumentService:
         snapshot = self.snapshot(batch_id)
         content = canonical_json(snapshot.record)
         self._audit_copy(actor, snapshot, "json", content, request)
+        return content
+
+    def record_json_as_of(
+        self, batch_id: str, moment: datetime, actor: Actor, request: RequestInfo | None = None
+    ) -> bytes:
+        """The canonical record as it stood at a past moment (AUD-11); audited like any other copy."""
+        record = self._records.as_of(batch_id, moment)
+        snapshot = Snapshot(batch_id, record, record_digest(record), b"")
+        content = canonical_json(record)
+        self._audit_copy(actor, snapshot, f"json as of {to_utc_text(moment)}", content, request)
         return content
 
     def record_xml(self, batch_id: str, actor: Actor, request: RequestInfo | None = None) -> bytes:

@@ -144,13 +144,27 @@ def _dispensings(evidence: Evidence, step_lines: list[Json], people: People) -> 
     return found
 
 
-def build_record(evidence: Evidence, software_version: str) -> dict[str, object]:
+def executed_with(evidence: Evidence) -> str:
+    """The software version that started the batch, as its start entry states it.
+
+    Taken from the record itself, never from the running software, so an upgrade leaves every record hash alone."""
+    for entry in (e.draft for e in evidence.audit):
+        if entry.object_type == "batch" and entry.field == "status" and entry.old_value == "created":
+            try:
+                started = json.loads(entry.new_value or "{}")
+            except ValueError:
+                break
+            return str(started.get("software_version", "unknown"))
+    return "unknown"
+
+
+def build_record(evidence: Evidence) -> dict[str, object]:
     """The canonical record of the evidence (the content of 211.188 and EU GMP 4.20 the eBR holds)."""
     people = People(evidence.people)
     step_lines = steps(evidence, people)
     return {
         "schema": SCHEMA_ID,
-        "software_version": software_version,
+        "software_version": executed_with(evidence),
         "batch": _batch(evidence, people),
         "order": _order(evidence, people),
         "procedure": _procedure(evidence),
@@ -189,7 +203,7 @@ class RecordService:
         """The canonical record of the batch as it is now."""
         with self._uow(system_context(self._clock.now())) as uow:
             evidence = gather(uow, self._cache, batch_id)
-        return build_record(evidence, self._version)
+        return build_record(evidence)
 
     def record_hash(self, batch_id: str) -> str:
         """The SHA-256 of the batch's canonical record."""
@@ -202,7 +216,7 @@ class RecordService:
         with self._uow(system_context(self._clock.now())) as uow:
             evidence = gather(uow, self._cache, batch_id)
             renames = uow.audit.query(AuditFilter(object_type="user", since=moment), None)
-        return build_record(evidence_at(evidence, moment, renames), self._version)
+        return build_record(evidence_at(evidence, moment, renames))
 
     def batchml(self, batch_id: str) -> bytes:
         """The record as an ISA-88 BatchProductionRecord (BatchML) document."""

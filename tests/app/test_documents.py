@@ -54,8 +54,7 @@ def trail(rt: Runtime, object_type: str, object_id: str = "") -> list[tuple[str,
 
 
 def blocker(rt: Runtime, batch_id: str) -> str | None:
-    version = str(rt.services.records.record(batch_id)["software_version"])
-    check = CandidateMatchesRecord(ProcedureCache(FolderLibrary(rt.settings.library_dir), SpiffRuntime()), version)
+    check = CandidateMatchesRecord(ProcedureCache(FolderLibrary(rt.settings.library_dir), SpiffRuntime()))
     with rt.services.uow(AuditContext(Actor.system(), rt.services.clock.now())) as uow:
         return check.blocker(uow, uow.batches.get(batch_id).id)
 

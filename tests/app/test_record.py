@@ -9,15 +9,19 @@ from decimal import Decimal
 import jsonschema
 import pytest
 
+from ebr.adapters.batchml.export import BatchMLExporter
 from ebr.app.context import Actor, AuditContext
+from ebr.app.execution_context import ProcedureCache
 from ebr.app.execution_corrections import Entry
 from ebr.app.ports import AuditFilter
-from ebr.app.record import SCHEMA_ID, record_digest, record_schema
+from ebr.app.record import SCHEMA_ID, RecordService, record_digest, record_schema
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import Role
 from ebr.domain.errors import InvalidInput, NotFound
 from ebr.domain.orders import ProductionOrder
 from ebr.domain.signatures import canonical_json
+from ebr.engine.runtime import SpiffRuntime
+from ebr.library.loader import FolderLibrary
 from tests.app.execution_support import KIOSK, running_batch
 from tests.app.record_support import (
     VERSION,
@@ -150,7 +154,7 @@ def test_the_record_of_a_running_batch_with_every_kind_of_act_validates(runtime:
     floor = quick_batch(runtime, clock)
     record = record_service(runtime).record(floor.batch_id)
     _valid(record)
-    assert (record["schema"], record["software_version"]) == (SCHEMA_ID, VERSION)
+    assert (record["schema"], record["software_version"]) == (SCHEMA_ID, str(runtime.services.system.version))
     db = counts(runtime, floor.batch_id)
     assert len(_values(record)) == db["values"] and len(_signature_ids(record)) == db["signatures"]
     hold = next(a for a in _list(record, "actions") if a["kind"] == "hold")
@@ -299,3 +303,14 @@ def test_as_of_refuses_a_moment_without_its_zone_and_a_moment_before_the_batch(
         service.as_of(floor.batch_id, clock.now() - timedelta(seconds=1))
     with pytest.raises(NotFound):
         service.record("B-NONE")
+
+
+def test_the_record_names_the_software_that_started_the_batch_so_an_upgrade_keeps_its_hash(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    floor = quick_batch(runtime, clock)
+    cache = ProcedureCache(FolderLibrary(runtime.settings.library_dir), SpiffRuntime())
+    # The same database read by an upgraded software version.
+    upgraded = RecordService(runtime.services.uow, clock, cache, "9.9.9+upgrade", BatchMLExporter())
+    assert upgraded.record(floor.batch_id)["software_version"] == str(runtime.services.system.version)
+    assert upgraded.record_hash(floor.batch_id) == runtime.services.records.record_hash(floor.batch_id)

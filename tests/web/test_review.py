@@ -5,6 +5,7 @@ answered with a 4xx that names the reason."""
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -110,6 +111,30 @@ def test_the_review_page_leads_with_the_exceptions_and_links_the_full_record(
     assert body.index("label smudged by solvent") < body.index('id="blockers"')
     assert f'href="/batches/{BATCH}"' in body and 'id="full-record"' in body
     assert "is not acknowledged by the reviewer" in readable(page)
+
+
+def test_the_review_page_shows_the_candidate_state_and_every_copy_one_click_away(
+    app: Flask, runtime: Runtime, plant: SimulatedPlant, clock: FakeClock
+) -> None:
+    floor = in_review(runtime, plant)
+    before = clock.now()
+    clock.advance(minutes=5)
+    report(floor, "label smudged by solvent")
+    browser = qa_browser(app, reviewer(runtime))
+    page = readable(browser.get(PAGE))
+    assert f"Record SHA-256 now: {runtime.services.records.record_hash(BATCH)}" in page
+    assert "Release candidate PDF: not rendered yet" in page and "No stored document yet." in page
+    body = browser.get(PAGE).get_data(as_text=True)
+    for link in ("record.pdf", "record.json", "record.xml"):
+        assert f'href="/batches/{BATCH}/{link}"' in body
+    now = json.loads(browser.get(f"/batches/{BATCH}/record.json").get_data())
+    then = browser.get(f"/batches/{BATCH}/record.json", query_string={"as_of": before.isoformat()})
+    assert then.status_code == 200 and "as-of" in then.headers["Content-Disposition"]
+    texts = [d["description"] for d in json.loads(then.get_data())["deviations"]]
+    assert "label smudged by solvent" in [d["description"] for d in now["deviations"]]
+    assert "label smudged by solvent" not in texts
+    wrong = browser.get(f"/batches/{BATCH}/record.json", query_string={"as_of": "yesterday"})
+    assert wrong.status_code == 422 and "is not an ISO 8601 time" in readable(wrong)
 
 
 def test_an_acknowledgement_is_recorded_with_who_when_and_the_comment(

@@ -7,6 +7,7 @@ is at the request. Nothing here is cached by the browser or a proxy: a copy is a
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from flask import Blueprint, request
 from werkzeug.wrappers import Response
@@ -49,9 +50,23 @@ def record_pdf(batch_id: str) -> Response:
 @bp.route("/<batch_id>/record.json")
 @page(Permission.BATCH_VIEW)
 def record_json(batch_id: str) -> Response:
-    """The electronic copy: the canonical record (its SHA-256 is the record hash)."""
-    content = services().documents.record_json(batch_id, actor(), info())
-    return _attachment(content, "application/json", f"{batch_id}-record.json")
+    """The electronic copy: the canonical record (its SHA-256 is the record hash); ?as_of=<ISO time with zone> gives
+    the record as it stood then (AUD-11)."""
+    moment = request.args.get("as_of", "").strip()
+    if not moment:
+        content = services().documents.record_json(batch_id, actor(), info())
+        return _attachment(content, "application/json", f"{batch_id}-record.json")
+    content = services().documents.record_json_as_of(batch_id, _moment(moment), actor(), info())
+    return _attachment(content, "application/json", f"{batch_id}-record-as-of.json")
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 time with its zone; a browser's datetime-local field is read as UTC, as the page says."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"'{text}' is not an ISO 8601 time.") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @bp.route("/<batch_id>/record.xml")

@@ -48,6 +48,8 @@ def batch(batch_id: str) -> str:
     return render_template(
         "review/batch.html",
         view=services().review.review(batch_id),
+        documents=services().documents.documents(batch_id),
+        record_hash=services().records.record_hash(batch_id),
         people=people(),
         acknowledge_form=AcknowledgeForm(),
         action_form=ActionForm(),
