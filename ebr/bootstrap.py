@@ -27,6 +27,7 @@ from ebr.adapters.pki.keys import PRODUCTION_KDF, TEST_KDF, SitePki
 from ebr.adapters.pki.pades import PadesSigner
 from ebr.adapters.sealing.ed25519 import Ed25519Sealer, FileCheckpointStore
 from ebr.app.accounts import AccountService
+from ebr.app.addendum_pdf import AddendumPdf
 from ebr.app.alerts import AlertService
 from ebr.app.auth import AuthService
 from ebr.app.batch_actions import BatchActionSignable
@@ -134,8 +135,7 @@ def _signables(
     runtime: SpiffRuntime,
     procedures: ProcedureCache,
     execution: Execution,
-    release_check: ReleaseCandidateCheck,
-    release_pdf: ReleasePdf | None,
+    pdfs: SignedPdfs,
 ) -> dict[str, Signable]:
     """Every object type the one signature service can sign, with the act its signature performs."""
     return {
@@ -146,9 +146,36 @@ def _signables(
         "batch_action": BatchActionSignable(procedures, execution),
         "equipment_log": LogbookSignable(),
         "batch_review": TrailReviewSignable(procedures),
-        "batch_release": ReleaseSignable(procedures, release_check, release_pdf),
-        "batch_addendum": AddendumSignable(),
+        "batch_release": ReleaseSignable(procedures, pdfs.release_check, pdfs.release),
+        "batch_addendum": AddendumSignable(pdfs.addendum),
     }
+
+
+@dataclass(frozen=True)
+class SignedPdfs:
+    """The PDFs signed inside a request: the release candidate (and its check) and an addendum's revision."""
+
+    release_check: ReleaseCandidateCheck
+    release: ReleasePdf | None
+    addendum: AddendumPdf | None
+
+
+def _signed_pdfs(
+    settings: Settings,
+    uow: SqlUnitOfWorkFactory,
+    records: RecordService,
+    procedures: ProcedureCache,
+    keys: SitePki,
+    version: str,
+    release_check: ReleaseCandidateCheck | None,
+) -> SignedPdfs:
+    """A given release check (tests of review logic) replaces the PDF pipeline of release and addenda."""
+    candidate = CandidatePdf(uow, CandidateMatchesRecord(procedures), PadesSigner(keys), settings.tsa_url)
+    if release_check is not None:
+        return SignedPdfs(release_check, None, None)
+    renderer = BatchRecordRenderer(settings.library_dir / "reports" / "addendum", version, indexed=False)
+    addendum = AddendumPdf(uow, records, renderer, PadesSigner(keys), settings.tsa_url)
+    return SignedPdfs(candidate, candidate, addendum)
 
 
 def equipment_classes(library_dir: Path) -> Callable[[], frozenset[str]]:
@@ -193,14 +220,11 @@ def build(
     runtime = SpiffRuntime()
     execution = Execution()
     procedures = ProcedureCache(library, runtime)
-    matches = CandidateMatchesRecord(procedures)
-    candidate_pdf = CandidatePdf(uow, matches, PadesSigner(keys), settings.tsa_url)
-    candidate = release_check or candidate_pdf
-    release_pdf = None if release_check else candidate_pdf
-    signables = _signables(clock, library, runtime, procedures, execution, candidate, release_pdf)
     exporter = BatchMLExporter()
     records = RecordService(uow, clock, procedures, str(version), exporter)
     renderer = BatchRecordRenderer(settings.library_dir / "reports" / "batch_record", str(version))
+    pdfs = _signed_pdfs(settings, uow, records, procedures, keys, str(version), release_check)
+    signables = _signables(clock, library, runtime, procedures, execution, pdfs)
     services = Services(
         clock=clock,
         uow=uow,
@@ -225,8 +249,8 @@ def build(
         training=TrainingService(uow, clock),
         terminals=TerminalService(uow, clock),
         equipment=EquipmentService(uow, clock, equipment_classes(settings.library_dir)),
-        review=ReviewService(uow, clock, procedures, candidate),
-        release=ReleaseService(uow, clock, procedures, candidate),
+        review=ReviewService(uow, clock, procedures, pdfs.release_check),
+        release=ReleaseService(uow, clock, procedures, pdfs.release_check),
         records=records,
         documents=DocumentService(uow, clock, records, renderer, exporter),
     )

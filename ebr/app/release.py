@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from ebr.app.accounts import require, require_reason
+from ebr.app.addendum_pdf import AddendumPdf
 from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.execution_context import ProcedureCache
 from ebr.app.policy import effective_policy
@@ -181,9 +182,22 @@ def _record(uow: UnitOfWork, batch: StoredBatch, decision: BatchDecision, signat
 
 
 class AddendumSignable:
-    """An addendum approved by QA: its own signed entity; the released record it follows stays as it was."""
+    """An addendum approved by QA: its own signed entity; the released record it follows stays as it was.
+
+    With a PDF service, approving also stores a new signed revision of the addendum document (QA-05)."""
 
     object_type = "batch_addendum"
+
+    def __init__(self, pdf: AddendumPdf | None = None) -> None:
+        self._pdf = pdf
+
+    def prepare_signature(
+        self, challenge: Challenge, key: StoredKey, password: str, signer: User, at: datetime
+    ) -> None:
+        """Before the approval transaction: the approver's own key signs the addendum revision."""
+        if self._pdf is not None and challenge.meaning == ADDENDUM_MEANING:
+            who = Actor(signer.id, signer.username, signer.full_name)
+            self._pdf.prepare(challenge.id, int(challenge.object_id), key, password, who, at)
 
     def content(self, uow: UnitOfWork, object_id: str) -> Mapping[str, object]:
         addendum = uow.decisions.addendum(int(object_id))
@@ -211,3 +225,5 @@ class AddendumSignable:
         earlier = [s for s in uow.signatures.for_object(self.object_type, object_id) if s.id != signature.id]
         if any(s.meaning == ADDENDUM_MEANING for s in earlier):
             raise Conflict(f"Addendum {addendum.id} is approved already.")
+        if self._pdf is not None:
+            self._pdf.store(uow, batch.id, signature, ctx.at)

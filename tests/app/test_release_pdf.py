@@ -4,6 +4,8 @@ candidate rendered from the record as it is, and the released PDF validates with
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import subprocess
 
 import pytest
@@ -20,7 +22,7 @@ from ebr.domain.batch import BatchStatus
 from ebr.domain.errors import Conflict
 from tests.app.execution_support import KIOSK
 from tests.app.review_support import decide, ready_for_release
-from tests.factories import actor_of
+from tests.factories import actor_of, sign
 from tests.integration.pdf_signing.documents import flip_one_byte_inside_a_stream
 
 
@@ -82,3 +84,46 @@ def test_verify_checks_the_signature_of_every_stored_signed_pdf(runtime: Runtime
         uow.commit()
     findings = document_findings(runtime)
     assert [f.document_id for f in findings] == [forged.id]
+
+
+def _attachments(pdf: bytes) -> dict[str, bytes]:
+    """The files embedded in a PDF, by name."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    return {name: contents[0] for name, contents in reader.attachments.items()}
+
+
+@pytest.mark.req("QA-05")
+def test_an_addendum_is_a_new_signed_revision_and_the_released_pdf_stays_as_it_was(
+    runtime: Runtime, plant: SimulatedPlant
+) -> None:
+    floor, qa = ready_for_release(runtime, plant)
+    runtime.services.documents.render_candidate(floor.batch_id)
+    decide(floor, qa)
+    [released] = _documents(runtime, floor.batch_id, "released")
+    original = runtime.services.documents.download(actor_of(qa.user), released.id)
+    record_hash = runtime.services.records.record_hash(floor.batch_id)
+    texts = ["Retained sample tested: conforms (LIMS 4711).", "Stability pull at 3 months: conforms (LIMS 4802)."]
+    for text in texts:
+        addendum = runtime.services.release.add_addendum(actor_of(qa.user), floor.batch_id, text, "late lab result")
+        sign(runtime, qa.user, qa.token, "batch_addendum", str(addendum.id), "approved")
+    [again] = _documents(runtime, floor.batch_id, "released")
+    assert (again.sha256, again.status, again.record_hash) == (released.sha256, "current", released.record_hash)
+    assert runtime.services.documents.download(actor_of(qa.user), released.id) == original
+    assert runtime.services.records.record_hash(floor.batch_id) == record_hash
+    first, second = _documents(runtime, floor.batch_id, "addendum")
+    assert (first.revision, first.status, second.revision, second.status) == (1, "superseded", 2, "current")
+    ca = [SitePki(runtime.settings.instance_path).ca_certificate_pem()]
+    pdf = runtime.services.documents.download(actor_of(qa.user), second.id)
+    [release_check] = validate_pdf(original, ca)
+    [addendum_check] = validate_pdf(pdf, ca)
+    assert release_check.bottom_line and addendum_check.bottom_line and addendum_check.trusted
+    assert qa.user.full_name in addendum_check.signer_subject
+    embedded = _attachments(pdf)
+    assert embedded[f"{floor.batch_id}-released-record.pdf"] == original
+    addenda = json.loads(embedded["addenda.json"])["addenda"]
+    assert [a["text"] for a in addenda] == texts and isinstance(addenda[0]["approval"]["signature"], int)
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert "Addendum approved by" in text and released.sha256 in " ".join(text.split())
+    assert document_findings(runtime) == []

@@ -28,7 +28,11 @@ PDF_VARIANT = "pdf/a-3b"
 # The report fonts are DejaVu, installed with the application: any other face in the output means a fallback
 # the template did not ask for (a font missing on this host), which an archived copy must not hide.
 FONT_FAMILIES = ("DejaVu",)
-ATTACHMENT_ROLES = {".json": ("Source", "The canonical batch record (JSON)"), ".xml": ("Alternative", "BatchML")}
+ATTACHMENT_ROLES = {
+    ".json": ("Source", "The canonical batch record (JSON)"),
+    ".xml": ("Alternative", "BatchML"),
+    ".pdf": ("Source", "The decided batch record (PDF) this document follows"),
+}
 
 
 class _Collect(logging.Handler):
@@ -56,9 +60,10 @@ def _weasyprint_errors() -> Iterator[_Collect]:
 class BatchRecordRenderer:
     """Implements ports.RecordRenderer with the library's reports/batch_record template."""
 
-    def __init__(self, reports_dir: Path, software_version: str) -> None:
+    def __init__(self, reports_dir: Path, software_version: str, indexed: bool = True) -> None:
         self._dir = reports_dir
         self._version = software_version
+        self._indexed = indexed  # the batch record has an index; a shorter document (an addendum) has none
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(reports_dir),
             autoescape=True,
@@ -86,7 +91,7 @@ class BatchRecordRenderer:
             "copy": copy,
             "draft": draft,
             "attachments": files,
-            "index": record_index(record),
+            "index": record_index(record) if self._indexed else {},
             "renderer_version": self._version,
         }
         try:

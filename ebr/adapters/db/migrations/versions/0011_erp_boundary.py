@@ -47,7 +47,7 @@ OUTBOX_MOVING = (
 APPEND_ONLY = ("outbox_attempt", "inbound_message")
 
 
-def _dt() -> sa.types.TypeEngine[object]:
+def _dt() -> ebr.adapters.db.base.UtcDateTime:
     return ebr.adapters.db.base.UtcDateTime(timezone=True)
 
 
