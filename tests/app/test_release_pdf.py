@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,7 @@ from ebr.domain.errors import Conflict
 from tests.app.execution_support import KIOSK
 from tests.app.review_support import decide, ready_for_release
 from tests.factories import actor_of, sign
+from tests.integration.pdf import poppler
 from tests.integration.pdf_signing.documents import flip_one_byte_inside_a_stream
 
 
@@ -127,3 +130,23 @@ def test_an_addendum_is_a_new_signed_revision_and_the_released_pdf_stays_as_it_w
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "Addendum approved by" in text and released.sha256 in " ".join(text.split())
     assert document_findings(runtime) == []
+
+
+@pytest.mark.req("PDF-05")
+def test_the_released_pdf_stays_pdf_a_3b_with_every_font_embedded_the_stamp_font_included(
+    runtime: Runtime, plant: SimulatedPlant, tmp_path: Path
+) -> None:
+    floor, qa = ready_for_release(runtime, plant)
+    runtime.services.documents.render_candidate(floor.batch_id)
+    decide(floor, qa)
+    [released] = _documents(runtime, floor.batch_id, "released")
+    [candidate] = _documents(runtime, floor.batch_id, "candidate")
+    path = poppler.write(tmp_path, "released.pdf", runtime.services.documents.download(actor_of(qa.user), released.id))
+    before = poppler.write(
+        tmp_path, "candidate.pdf", runtime.services.documents.download(actor_of(qa.user), candidate.id)
+    )
+    fonts, candidate_fonts = poppler.fonts(path), poppler.fonts(before)
+    assert fonts and all(embedded == "yes" for _, embedded in fonts), fonts
+    assert len(fonts) > len(candidate_fonts)  # the stamp brought its own font, embedded like the others
+    metadata = poppler.xmp(path)
+    assert re.search(r'pdfaid:part(="|>)3', metadata) and re.search(r'pdfaid:conformance(="|>)B', metadata)

@@ -13,6 +13,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,7 @@ def test_the_file_is_pdf_a_3b_with_every_font_embedded_and_the_record_attached(r
     assert rendered.embedded[RECORD_XML] == rendered.rt.services.records.batchml(rendered.floor.batch_id)
 
 
+@pytest.mark.req("PDF-07")
 def test_each_manifestation_in_the_pdf_maps_to_a_signature_id_in_the_embedded_record(rendered: Rendered) -> None:
     printed = {int(n) for n in re.findall(r"signature id (\d+)", rendered.text)}
     assert printed == set(every_signature(rendered.record))  # no manifestation without a record, none left out
@@ -233,3 +235,69 @@ def test_the_sections_of_the_batch_record_are_all_there(rendered: Rendered) -> N
     for use in record["equipment_uses"]:
         assert use["status"].split(",")[0] in text
     assert f"Software version (record) {record['software_version']}" in text
+
+
+@pytest.mark.req("SIG-14")
+def test_every_signature_of_the_batch_travels_in_the_embedded_json_with_its_metadata(rendered: Rendered) -> None:
+    rt, batch_id = rendered.rt, rendered.floor.batch_id
+    with rt.services.uow(AuditContext(Actor.system(), rt.services.clock.now())) as uow:
+        batch = uow.batches.get(batch_id)
+        objects = [("batch_step", str(s.id)) for s in uow.batches.steps(batch.id)]
+        objects += [("batch_action", str(a.id)) for a in uow.batch_actions.for_batch(batch.id)]
+        objects += [("procedure_version", str(batch.batch.procedure_version_id))]
+        stored = {s.id: s for kind, key in objects for s in uow.signatures.for_object(kind, key)}
+    embedded = every_signature(rendered.record)
+    assert set(embedded) == set(stored) and len(stored) > 20
+    for signature_id, db in stored.items():
+        copy = embedded[signature_id]
+        assert (copy["signer"]["id"], copy["signer"]["name"], copy["signer"]["username"]) == (
+            db.signer_id,
+            db.signer_name,
+            db.signer_username,
+        )
+        assert copy["signed_at"] == to_utc_text(db.signed_at) and copy["signed_at"].endswith("Z")
+        assert (copy["meaning"], copy["meaning_text"], copy["content_hash"]) == (
+            db.meaning,
+            db.meaning_text,
+            db.content_hash,
+        )
+
+
+@pytest.mark.req("BR-04")
+def test_the_yield_printed_matches_the_reference_calculation_with_its_limits(rendered: Rendered) -> None:
+    [line] = rendered.record["yields"]
+    produced, theoretical = Decimal(line["produced"]), Decimal(line["theoretical"])
+    reference = (produced * 100 / theoretical).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert Decimal(line["yield_percent"]) == reference
+    text = " ".join(rendered.text.split())
+    printed = (
+        f"produced {line['produced']} {line['unit']}, scrap {line['scrap']} {line['unit']}, samples "
+        f"{line['samples']} {line['unit']}, theoretical {line['theoretical']} {line['unit']} → {reference} % of "
+        f"theoretical; limits {line['low']} % to {line['high']} %: {'within' if line['within'] else 'OUT OF LIMIT'}"
+    )
+    assert printed in text
+    assert line["within"] == (Decimal(line["low"]) <= reference <= Decimal(line["high"]))
+
+
+@pytest.mark.req("BR-10")
+def test_the_deviation_summary_shows_every_deviation_with_its_disposition_and_closing_signature(
+    rendered: Rendered,
+) -> None:
+    rt, record, text = rendered.rt, rendered.record, " ".join(rendered.text.split())
+    with rt.services.uow(AuditContext(Actor.system(), rt.services.clock.now())) as uow:
+        in_db = uow.deviations.for_batch(uow.batches.get(rendered.floor.batch_id).id)
+    assert f"Deviations ({len(in_db)})" in text and len(record["deviations"]) == len(in_db) >= 1
+    closing = {a["deviation_id"]: a for a in record["actions"] if a["kind"] == "close" and a["deviation_id"]}
+    summary = text[text.index(f"Deviations ({len(in_db)})") : text.index("Batch actions (")]
+    starts = sorted(summary.index(f"Deviation {d['number']} — ") for d in record["deviations"])
+    for deviation in record["deviations"]:
+        start = summary.index(f"Deviation {deviation['number']} — ")
+        section = summary[start : next((s for s in starts if s > start), None)]
+        assert deviation["description"] in section
+        if deviation["status"] == "closed":
+            assert f"Disposition {deviation['disposition']}" in section
+            signed = closing[deviation["id"]]["signature"]
+            assert manifestation_in(
+                section, signed["signer"]["name"], signed["meaning_text"], signed["signed_at"], signed["id"]
+            )
+    assert any(d["status"] == "closed" for d in record["deviations"])
