@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
+from ebr.app.batch_scope import STEP_SIGNATURES, BatchRows, batch_objects, flat
 from ebr.app.context import Actor, AuditContext
 from ebr.app.execution_context import Procedure, ProcedureCache
 from ebr.app.ports import (
-    AuditFilter,
     Dispensing,
     EquipmentUse,
     IdentityCheck,
@@ -37,7 +37,6 @@ from ebr.domain.errors import NotFound
 from ebr.domain.materials import Material, MaterialLot
 
 Ordered = TypeVar("Ordered", StoredSignature, StoredAction)
-STEP_SIGNATURES = "batch_step"
 ACTION_SIGNATURES = "batch_action"
 APPROVAL_SIGNATURES = "procedure_version"
 
@@ -126,38 +125,35 @@ def gather(uow: UnitOfWork, cache: ProcedureCache, batch_id: str) -> Evidence:
     return replace(partial, people=_people(uow, partial, audit), audit=audit)
 
 
-def audit_keys(evidence: Evidence) -> frozenset[tuple[str, str]]:
-    """The (object type, object id) of every audited object that belongs to this batch.
+def audit_scope(evidence: Evidence) -> dict[str, set[str]]:
+    """The audited objects of this batch: the one definition QA's trail review uses too (AUD-09)."""
+    return batch_objects(
+        BatchRows(
+            evidence.batch.id,
+            evidence.order.id,
+            (s.id for s in evidence.steps),
+            (v.id for v in evidence.values),
+            (d.id for d in evidence.deviations),
+            (a.id for a in evidence.actions),
+            (y.id for y in evidence.yields),
+            (r.id for r in evidence.reconciliations),
+            (u.id for u in evidence.uses),
+            (c.id for c in evidence.checks),
+            (d.id for d in evidence.dispensings),
+            (d.label for d in evidence.dispensings),
+            (s.id for s in evidence.signatures),
+        )
+    )
 
-    Row entries name the table's object type and primary key; signing entries name what was signed
-    (batch_step, batch_action); a dispensing also creates the labelled container it filled."""
-    keys = {("batch", str(evidence.batch.id)), ("production_order", str(evidence.order.id))}
-    for step in evidence.steps:
-        keys |= {("step_record", str(step.id)), (STEP_SIGNATURES, str(step.id))}
-    rows: list[tuple[str, Iterable[object]]] = [
-        ("step_value", (v.id for v in evidence.values)),
-        ("deviation", (d.id for d in evidence.deviations)),
-        ("batch_action", (a.id for a in evidence.actions)),
-        ("batch_yield", (y.id for y in evidence.yields)),
-        ("material_reconciliation", (r.id for r in evidence.reconciliations)),
-        ("equipment_use", (u.id for u in evidence.uses)),
-        ("identity_check", (c.id for c in evidence.checks)),
-        ("dispensing", (d.id for d in evidence.dispensings)),
-        ("container", (d.label for d in evidence.dispensings)),
-        ("signature", (s.id for s in evidence.signatures)),
-    ]
-    for object_type, ids in rows:
-        keys |= {(object_type, str(i)) for i in ids}
-    return frozenset(keys)
+
+def audit_keys(evidence: Evidence) -> frozenset[tuple[str, str]]:
+    """The (object type, object id) of every audited object that belongs to this batch."""
+    return flat(audit_scope(evidence))
 
 
 def _audit(uow: UnitOfWork, evidence: Evidence) -> tuple[AuditEntry, ...]:
-    # The port filters by one object at a time; one query over the batch's time window, narrowed here to the
-    # batch's objects, costs one round trip instead of one per value row.
-    since = min(evidence.order.created_at, evidence.batch.started_at)
-    keys = audit_keys(evidence)
-    entries = uow.audit.query(AuditFilter(since=since), None)
-    return tuple(e for e in entries if (e.draft.object_type, e.draft.object_id) in keys)
+    # Found by the (object type, object id) index, oldest first.
+    return tuple(uow.reviews.trail(audit_scope(evidence)))
 
 
 def person_ids(evidence: Evidence) -> set[int]:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from ebr.app.batch_scope import STEP_SIGNATURES
 from ebr.app.execution_context import CANCELLED, PERFORMED, READY, SKIPPED
 from ebr.app.ports import StoredStep
-from ebr.app.record_evidence import STEP_SIGNATURES, Evidence
+from ebr.app.record_evidence import Evidence
 from ebr.app.record_sections import Json, People, signature, value, when
 from ebr.domain.steps import StepDefinition
 

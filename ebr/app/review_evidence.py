@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from ebr.app.batch_scope import BatchRows, batch_objects
 from ebr.app.execution_context import PERFORMED, READY, Procedure, ProcedureCache
 from ebr.app.ports import (
     Dispensing,
@@ -156,22 +157,25 @@ def _read(uow: UnitOfWork, batch: StoredBatch) -> _Records:
     )
 
 
-def _objects(batch: StoredBatch, records: _Records) -> dict[str, set[str]]:
+def _objects(batch: StoredBatch, records: _Records, signatures: Sequence[SignatureRef]) -> dict[str, set[str]]:
     """The batch's critical data by audited object type: the objects whose entries make up its trail (AUD-09)."""
-    steps = {str(s.id) for s in records.steps}
-    return {
-        "batch": {str(batch.id)},
-        "step_record": steps,
-        "batch_step": steps,  # the signatures of the steps, and refused attempts to sign them
-        "step_value": {str(v.id) for v in records.values},
-        "deviation": {str(d.id) for d in records.deviations},
-        "batch_action": {str(a.id) for a in records.actions},
-        "batch_yield": {str(y.id) for y in records.yields},
-        "material_reconciliation": {str(r.id) for r in records.reconciliations},
-        "equipment_use": {str(u.id) for u in records.uses},
-        "identity_check": {str(c.id) for c in records.checks},
-        "dispensing": {str(d.id) for d in records.dispensings},
-    }
+    return batch_objects(
+        BatchRows(
+            batch.id,
+            batch.order_id,
+            (s.id for s in records.steps),
+            (v.id for v in records.values),
+            (d.id for d in records.deviations),
+            (a.id for a in records.actions),
+            (y.id for y in records.yields),
+            (r.id for r in records.reconciliations),
+            (u.id for u in records.uses),
+            (c.id for c in records.checks),
+            (d.id for d in records.dispensings),
+            (d.label for d in records.dispensings),
+            (s.id for s in signatures),
+        )
+    )
 
 
 def _scans_and_faults(records: _Records, trail: Sequence[AuditEntry]) -> list[Finding]:
@@ -238,11 +242,9 @@ def gather(uow: UnitOfWork, cache: ProcedureCache, batch: StoredBatch) -> Eviden
     procedure = cache.get(uow, batch.batch.procedure_version_id)
     records = _read(uow, batch)
     names = _names(procedure, records.steps)
-    objects = _objects(batch, records)
-    step_sigs = uow.reviews.signatures("batch_step", objects["batch_step"])
-    action_sigs = uow.reviews.signatures("batch_action", objects["batch_action"])
-    objects["signature"] = {str(s.id) for s in step_sigs + action_sigs}
-    trail = uow.reviews.trail(objects)
+    step_sigs = uow.reviews.signatures("batch_step", {str(s.id) for s in records.steps})
+    action_sigs = uow.reviews.signatures("batch_action", {str(a.id) for a in records.actions})
+    trail = uow.reviews.trail(_objects(batch, records, step_sigs + action_sigs))
     by_pk = {s.id: s for s in records.steps}
     findings = _scans_and_faults(records, trail) + _outside_limits(records) + _actions(records.actions, names)
     findings += _reconciliations(records.reconciliations, by_pk, procedure)

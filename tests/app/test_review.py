@@ -266,3 +266,13 @@ def test_by_default_release_waits_for_a_rendered_release_candidate(runtime: Runt
     with pytest.raises(ReleaseBlocked, match="no release candidate PDF has been rendered"):
         decide(floor, qa)
     assert runtime.services.batches.get(floor.batch_id).batch.status is BatchStatus.IN_REVIEW
+
+
+def test_the_trail_qa_reviews_is_the_trail_the_record_prints(runtime: Runtime, plant: SimulatedPlant) -> None:
+    floor = in_review(runtime, plant)
+    floor.rt.services.execution.report_deviation(
+        actor_of(floor.operator.user), floor.batch_id, None, "minor", "label smudged", "", KIOSK
+    )
+    reviewed = [e.seq for e in runtime.services.review.review(floor.batch_id).trail]
+    printed = [e["seq"] for e in runtime.services.records.record(floor.batch_id)["audit_trail"]]  # type: ignore[index]
+    assert reviewed == printed and len(printed) > 10
