@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,8 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree  # type: ignore[import-untyped]
 
 from ebr.adapters.alerts.sinks import RecordingAlertSink
+from ebr.adapters.batchml.export import validate_batchml
+from ebr.adapters.pki.keys import SitePki
+from ebr.adapters.pki.pdf_validation import validate_pdf
 from ebr.app.context import Actor, AuditContext
 from ebr.app.documents import RECORD_JSON, RECORD_XML, sha256
 from ebr.app.ports.documents import StoredDocument
@@ -29,6 +34,7 @@ from ebr.config import Settings
 from ebr.domain.audit import to_utc_text
 from tests.app.execution_support import Floor
 from tests.app.record_support import granulation_batch
+from tests.app.review_support import acknowledge_all, decide, review_trail, reviewer
 from tests.factories import actor_of
 from tests.fakes import FakeClock, RecordingNotifier
 from tests.integration.pdf import poppler
@@ -48,6 +54,8 @@ class Rendered:
     pages: list[str]
     text: str
     embedded: dict[str, bytes]
+    electronic: Json  # the JSON copy QA downloaded when the candidate was rendered
+    xml: bytes  # the BatchML export at that moment
 
     @property
     def record(self) -> Json:
@@ -56,8 +64,11 @@ class Rendered:
         return loaded
 
 
-@pytest.fixture(scope="module")
-def rendered(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rendered]:
+@pytest.fixture(scope="module", params=["candidate", "released"])
+def rendered(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Rendered]:
+    """The release candidate as the worker renders it, and the same record as QA released it with a PAdES signature."""
     folder = tmp_path_factory.mktemp("record-pdf")
     shutil.copy(sqlite_template, folder / "ebr.sqlite3")
     settings = Settings(
@@ -71,15 +82,46 @@ def rendered(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     clock = FakeClock()
     rt = build(settings, clock=clock, alert_sink=RecordingAlertSink(), notifier=RecordingNotifier())
     floor = granulation_batch(rt, clock)
+    _settle_deviations(floor)
     rt.services.review.submit_for_review(actor_of(floor.supervisor.user), floor.batch_id, "record checked")
     clock.advance(minutes=2)
     stored = rt.services.documents.render_candidate(floor.batch_id)
     assert stored is not None
+    electronic = json.loads(rt.services.documents.record_json(floor.batch_id, actor_of(floor.qa.user)))
+    xml = rt.services.records.batchml(floor.batch_id)
+    if request.param == "released":
+        stored = _release(rt, floor, clock)
     pdf = rt.services.documents.download(actor_of(floor.qa.user), stored.id, floor.batch_id)
     path = poppler.write(folder, "record.pdf", pdf)
     embedded = poppler.attachments(path, folder / "embedded")
-    yield Rendered(rt, floor, stored, pdf, path, poppler.page_texts(path), poppler.text(path), embedded)
+    texts = poppler.page_texts(path), poppler.text(path)
+    yield Rendered(rt, floor, stored, pdf, path, *texts, embedded, electronic, xml)
     rt.engine.dispose()
+
+
+def _settle_deviations(floor: Floor) -> None:
+    """QA dispositions and closes every deviation the run opened, as before a release."""
+    for deviation in floor.rt.services.execution.batch(floor.batch_id).deviations:
+        if deviation.status == "open":
+            parameters = {"disposition": "continue", "impact": "none on quality: assessed"}
+            floor.act(
+                "disposition", floor.qa, "dispositioned", "assessed", deviation_pk=deviation.id, parameters=parameters
+            )
+        if deviation.status != "closed":
+            floor.act("close", floor.qa, "closed", "no further action", deviation_pk=deviation.id)
+
+
+def _release(rt: Runtime, floor: Floor, clock: FakeClock) -> StoredDocument:
+    """QA acknowledges the exceptions, signs the trail reviewed and releases: the releaser's key signs the candidate."""
+    qa = reviewer(rt)  # not the QA who verified steps of this batch: a reviewer is independent of the record
+    acknowledge_all(floor, qa)
+    review_trail(floor, qa)
+    clock.advance(minutes=1)
+    decide(floor, qa)
+    with rt.services.uow(AuditContext(Actor.system(), clock.now())) as uow:
+        found = uow.documents.current(uow.batches.get(floor.batch_id).id, "released")
+    assert found is not None
+    return found
 
 
 def step_sections(rendered: Rendered) -> dict[int, str]:
@@ -124,8 +166,7 @@ def test_every_page_carries_product_batch_procedure_version_and_hash_and_page_n_
 
 @pytest.mark.req("REC-01")
 def test_the_pdf_text_agrees_with_the_electronic_copy_field_by_field_and_the_counts_match(rendered: Rendered) -> None:
-    rt, batch_id = rendered.rt, rendered.floor.batch_id
-    electronic = json.loads(rt.services.documents.record_json(batch_id, actor_of(rendered.floor.qa.user)))
+    electronic = rendered.electronic
     assert electronic == rendered.record  # the JSON export and the PDF's embedded record are the same snapshot
     record, sections = electronic, step_sections(rendered)
 
@@ -182,10 +223,9 @@ def test_the_file_is_pdf_a_3b_with_every_font_embedded_and_the_record_attached(r
     assert re.search(r'pdfaid:part(="|>)3', metadata) and re.search(r'pdfaid:conformance(="|>)B', metadata)
 
     assert sorted(rendered.embedded) == [RECORD_JSON, RECORD_XML]
-    now = rendered.rt.services.records.record(rendered.floor.batch_id)
-    assert rendered.record == now
-    assert sha256(rendered.embedded[RECORD_JSON]) == record_digest(now) == rendered.stored.record_hash
-    assert rendered.embedded[RECORD_XML] == rendered.rt.services.records.batchml(rendered.floor.batch_id)
+    assert rendered.record == rendered.electronic
+    assert sha256(rendered.embedded[RECORD_JSON]) == record_digest(rendered.electronic) == rendered.stored.record_hash
+    assert rendered.embedded[RECORD_XML] == rendered.xml
 
 
 @pytest.mark.req("PDF-07")
@@ -301,3 +341,49 @@ def test_the_deviation_summary_shows_every_deviation_with_its_disposition_and_cl
                 section, signed["signer"]["name"], signed["meaning_text"], signed["signed_at"], signed["id"]
             )
     assert any(d["status"] == "closed" for d in record["deviations"])
+
+
+def _nss_trusting(ca_pem: str, folder: Path) -> str:
+    """An NSS certificate store for pdfsig that trusts only the site CA."""
+    (folder / "site-ca.pem").write_text(ca_pem)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True)
+    add = ["certutil", "-A", "-d", f"sql:{folder}", "-n", "site-ca", "-t", "CT,C,C", "-i", str(folder / "site-ca.pem")]
+    subprocess.run(add, check=True)
+    return f"sql:{folder}"
+
+
+def test_the_released_record_is_signed_valid_for_pyhanko_and_pdfsig_the_candidate_unsigned(
+    rendered: Rendered, tmp_path: Path
+) -> None:
+    ca = SitePki(rendered.rt.settings.instance_path).ca_certificate_pem()
+    checks = validate_pdf(rendered.pdf, [ca])
+    nss = _nss_trusting(ca, tmp_path)
+    report = subprocess.run(
+        ["pdfsig", "-nssdir", nss, rendered.path], capture_output=True, text=True, check=False
+    ).stdout
+    if rendered.stored.kind == "candidate":
+        assert checks == [] and "does not contain any signatures" in report
+        return
+    [check] = checks
+    assert check.bottom_line and check.intact and check.trusted and not check.modified_after_signing
+    assert "Signature Validation: Signature is Valid." in report
+    assert "Certificate Validation: Certificate is Trusted." in report and "Total document signed" in report
+    assert "Released by" in rendered.text
+
+
+def test_the_embedded_batchml_validates_with_one_entry_per_value_signature_deviation_and_lot(
+    rendered: Rendered,
+) -> None:
+    xml, record = rendered.embedded[RECORD_XML], rendered.record
+    assert validate_batchml(xml) == []
+    document = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True))
+    ns = {"b": "http://www.mesa.org/xml/B2MML"}
+    values = [v for step in record["steps"] for v in step["values"]]
+    assert len(document.xpath("//b:DataSet/b:OrderedData/b:DataValue", namespaces=ns)) == len(values)
+    entries = document.xpath("//b:EntryID/text()", namespaces=ns)
+    assert len([e for e in entries if e.startswith("signature-")]) == len(every_signature(record))
+    assert sorted(e for e in entries if e.startswith("deviation-")) == sorted(
+        f"deviation-{d['id']}" for d in record["deviations"]
+    )
+    consumed = document.xpath("//b:MaterialActual[b:MaterialUse='Consumed']/b:MaterialLotID/text()", namespaces=ns)
+    assert sorted(consumed) == sorted(d["lot_number"] for d in record["dispensings"]) and consumed
