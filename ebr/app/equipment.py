@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from ebr.app.accounts import require, require_reason
 from ebr.app.context import Actor, AuditContext, RequestInfo
@@ -36,6 +36,7 @@ from ebr.app.ports import (
     UnitOfWorkFactory,
 )
 from ebr.domain.accounts import Permission, User
+from ebr.domain.batch import ENDED
 from ebr.domain.equipment import Endpoint
 from ebr.domain.equipment_status import EquipmentInstance
 from ebr.domain.errors import Conflict, InvalidInput, PermissionDenied
@@ -90,6 +91,20 @@ class UseLine:
     batch: str
     step: str
     used_by: str
+
+
+@dataclass(frozen=True)
+class BatchUseLine:
+    """One batch that used the instance: when the batch ran and when it used the instance (BR-05)."""
+
+    batch: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None  # the last step completed, once the batch has ended
+    first_used_at: datetime
+    last_used_at: datetime
+    uses: int
+    statuses: tuple[str, ...]  # the instance's status at each use, as recorded then
 
 
 def _person(user: User) -> str:
@@ -213,6 +228,16 @@ class EquipmentService:
                 lines.append(line)
             return lines
 
+    def batches(self, code: str) -> list[BatchUseLine]:
+        """The equipment-use history by batch, newest use first: which batches used the instance, and when."""
+        with self._read() as uow:
+            stored_instance(uow, code)
+            by_batch: dict[int, list[EquipmentUse]] = {}
+            for use in uow.equipment_uses.for_equipment(code):
+                by_batch.setdefault(use.batch_id, []).append(use)
+            lines = [_batch_line(uow, batch_pk, uses) for batch_pk, uses in by_batch.items()]
+        return sorted(lines, key=lambda line: line.last_used_at, reverse=True)
+
     def request_log_entry(
         self,
         actor: Actor,
@@ -249,6 +274,24 @@ class EquipmentService:
         """Every instance, or those of one class, by code."""
         with self._read() as uow:
             return uow.equipment.list(class_id)
+
+
+def _batch_line(uow: UnitOfWork, batch_pk: int, uses: list[EquipmentUse]) -> BatchUseLine:
+    batch = uow.batches.by_pk(batch_pk)
+    completed = [s.completed_at for s in uow.batches.steps(batch_pk) if s.completed_at is not None]
+    ended = max(completed) if completed and batch.batch.status in ENDED else None
+    moments = [u.used_at for u in uses]
+    statuses = tuple(dict.fromkeys(u.status for u in uses))
+    return BatchUseLine(
+        batch.batch.id,
+        str(batch.batch.status),
+        batch.started_at,
+        ended,
+        min(moments),
+        max(moments),
+        len(uses),
+        statuses,
+    )
 
 
 def _editable_change(current: EquipmentInstance, wanted: EquipmentInstance) -> EquipmentInstance:

@@ -36,13 +36,12 @@ from ebr.app.record_sections import (
     yield_line,
 )
 from ebr.app.record_steps import procedure_tree, steps
-from ebr.domain.batch import FINAL, BatchStatus
+from ebr.domain.batch import ENDED
 from ebr.domain.errors import InvalidInput
 from ebr.domain.signatures import canonical_json
 
 SCHEMA_ID = "urn:ebr:batch-record:1"
 SCHEMA_RESOURCE = "schemas/batch_record.schema.json"
-ENDED = FINAL | {BatchStatus.COMPLETED, BatchStatus.IN_REVIEW}
 
 
 def record_digest(record: Mapping[str, object]) -> str:

@@ -55,6 +55,8 @@ ALLOWED: dict[BatchStatus, frozenset[BatchStatus]] = {
 }
 # Final states: after release or rejection the record is immutable, only a signed addendum may follow (SEQ-05, QA-05).
 FINAL = frozenset({BatchStatus.RELEASED, BatchStatus.REJECTED, BatchStatus.CANCELLED})
+# A batch that ran to its end or was stopped: its execution has an end time.
+ENDED = FINAL | {BatchStatus.COMPLETED, BatchStatus.IN_REVIEW}
 
 
 def check_transition(current: BatchStatus, target: BatchStatus) -> None:

@@ -172,6 +172,7 @@ def detail(code: str) -> str:
         readiness=check_instance(code, instance, "", now),
         logbook=eq.logbook(code),
         uses=eq.uses(code),
+        batch_uses=eq.batches(code),
         edit_form=edit_form,
         log_form=LogbookForm(),
         sign_form=SignEntryForm(),
