@@ -3,6 +3,8 @@ batch's audit trail reviewed with a signature (AUD-09), and submission for revie
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from ebr.adapters.modbus.simulator import SimulatedPlant
@@ -17,7 +19,7 @@ from ebr.domain.errors import Conflict, InvalidInput, InvalidTransition, Permiss
 from ebr.domain.review import ExceptionKind
 from ebr.domain.signatures import SignatureRefused
 from tests.app.equipment_support import endpoint_of
-from tests.app.execution_support import KIOSK, Floor, person, running_batch
+from tests.app.execution_support import KIOSK, Floor, advance_to, fill, person, running_batch
 from tests.app.masterdata_support import trail
 from tests.app.review_support import (
     acknowledge_all,
@@ -276,3 +278,42 @@ def test_the_trail_qa_reviews_is_the_trail_the_record_prints(runtime: Runtime, p
     reviewed = [e.seq for e in runtime.services.review.review(floor.batch_id).trail]
     printed = [e["seq"] for e in runtime.services.records.record(floor.batch_id)["audit_trail"]]  # type: ignore[index]
     assert reviewed == printed and len(printed) > 10
+
+
+def _in_order(words: list[str], wanted: list[str]) -> bool:
+    """The wanted words appear in this order, within a short stretch (other table columns may sit between them)."""
+    for start in (i for i, word in enumerate(words) if word == wanted[0]):
+        window = iter(words[start : start + 8 * len(wanted)])
+        if all(any(w == want for w in window) for want in wanted):  # each found after the one before
+            return True
+    return False
+
+
+@pytest.mark.req("DEV-03")
+def test_typing_over_a_device_value_needs_a_reason_and_shows_as_an_override_in_the_review_and_the_pdf(
+    runtime: Runtime, plant: SimulatedPlant
+) -> None:
+    floor = running_batch(runtime, endpoint=endpoint_of(plant))
+    floor.plant = plant
+    now = runtime.services.clock.now()
+    advance_to(floor, now, "qc_weigh")
+    fill(floor, "qc_weigh", now)  # the balance supplies qc_mass
+    view = runtime.services.execution.step(floor.batch_id, floor.step("qc_weigh").record.id)
+    [captured] = [v for f in view.fields if f.field.id == "qc_mass" for v in f.history]
+    assert captured.source == "device"
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        floor.enter("qc_weigh", qc_mass=Entry("qc_mass", "1.002", "kg"))
+    why = "balance display drifting; value read from the reference balance"
+    typed = floor.enter("qc_weigh", qc_mass=Entry("qc_mass", "1.002", "kg", override_reason=why))
+    floor.sign_step("qc_weigh", "performed")
+    run_to_completion(floor)
+    submit(floor)
+    [line] = [x for x in runtime.services.review.review(floor.batch_id).exceptions if x.exception.kind == "override"]
+    assert line.exception.summary.endswith(f"Net mass = 1.002 kg typed over its device reading: {why}")
+    pdf = runtime.services.documents.draft(floor.batch_id, actor_of(reviewer(runtime).user))
+    text = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode().split()
+    )
+    assert _in_order(text.split(), f"(manual override: {why})".split())  # a table cell wraps between columns
+    # The device value stays, beside the override that superseded it.
+    assert _in_order(text.split(), f"entry {captured.id} SUPERSEDED by entry {typed[0].id}".split())
