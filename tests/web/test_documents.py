@@ -4,15 +4,20 @@ attachments never cached, every download audited with who and what was handed ou
 from __future__ import annotations
 
 import json
+import subprocess
 
+import pytest
 from flask import Flask
 
 from ebr.adapters.batchml.export import BatchMLExporter
+from ebr.app.context import Actor, AuditContext
 from ebr.app.documents import sha256
 from ebr.bootstrap import Runtime
 from ebr.domain.accounts import Role
 from tests.app.document_support import store
 from tests.app.execution_support import running_batch
+from tests.app.record_support import quick_batch
+from tests.fakes import FakeClock
 from tests.web.batch_support import browser_of
 from tests.web.support import entries, is_login_redirect, new_client, sign_in
 
@@ -76,3 +81,32 @@ def test_copies_need_a_session(app: Flask, runtime: Runtime) -> None:
 
     for path in ("record.pdf?draft=1", "record.json", "record.xml", f"documents/{stored.id}.pdf"):
         assert is_login_redirect(anonymous.get(f"/batches/{floor.batch_id}/{path}")), path
+
+
+@pytest.mark.req("AUD-04")
+def test_after_a_correction_both_values_are_in_the_json_the_pdf_the_step_page_and_the_database(
+    app: Flask, runtime: Runtime, clock: FakeClock
+) -> None:
+    floor = quick_batch(runtime, clock)  # qc_lot LOT-1 corrected to LOT-7 by a signed correction
+    browser, _ = sign_in(app, runtime, Role.QA)
+    record = json.loads(browser.get(f"/batches/{floor.batch_id}/record.json").get_data())
+    lots = [v for step in record["steps"] for v in step["values"] if v["field_id"] == "qc_lot"]
+    original, corrected = lots
+    assert (original["value"], original["current"], corrected["value"], corrected["current"]) == (
+        "LOT-1",
+        False,
+        "LOT-7",
+        True,
+    )
+    assert corrected["supersedes_id"] == original["id"] and corrected["change_reason"] == "misread label"
+    pdf = browser.get(f"/batches/{floor.batch_id}/record.pdf?draft=1").get_data()
+    text = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode().split()
+    )
+    assert 'original value "LOT-1"' in text and '→ "LOT-7"' in text
+    step = next(s for s in record["steps"] if s["step_id"] == "qc_identify")
+    page = browser.get(f"/batches/{floor.batch_id}/steps/{step['id']}").get_data(as_text=True)
+    assert "LOT-1" in page and "LOT-7" in page
+    with runtime.services.uow(AuditContext(Actor.system(), clock.now())) as uow:
+        stored = [v.value for v in uow.step_values.for_batch(uow.batches.get(floor.batch_id).id)]
+    assert "LOT-1" in stored and "LOT-7" in stored
