@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +17,18 @@ from sqlalchemy import Engine
 import ebr
 from ebr.adapters.alerts.sinks import LogAlertSink, WebhookAlertSink
 from ebr.adapters.batchml.export import BatchMLExporter
+from ebr.adapters.batchml.inbound import B2mmlInbound
+from ebr.adapters.batchml.performance import (
+    parse_performance,
+    performance_json,
+    performance_xml,
+    validate_performance,
+)
 from ebr.adapters.db import ratelimit
 from ebr.adapters.db.engine import database_now, make_engine
 from ebr.adapters.db.migrate import current_revision, upgrade
 from ebr.adapters.db.uow import SqlUnitOfWorkFactory
+from ebr.adapters.erp.http import ErpTimeouts, HttpErpTransport
 from ebr.adapters.modbus.client import ModbusReader
 from ebr.adapters.notify.notifiers import EmailNotifier, LogNotifier, WebhookNotifier
 from ebr.adapters.passwords.argon2 import Argon2Hasher
@@ -29,27 +40,33 @@ from ebr.adapters.sealing.ed25519 import Ed25519Sealer, FileCheckpointStore
 from ebr.app.accounts import AccountService
 from ebr.app.addendum_pdf import AddendumPdf
 from ebr.app.alerts import AlertService
+from ebr.app.attachments import AttachmentService
 from ebr.app.auth import AuthService
 from ebr.app.batch_actions import BatchActionSignable
 from ebr.app.batches import BatchService
 from ebr.app.capture import CaptureService
 from ebr.app.clients import ApiClientService
+from ebr.app.dispatch import Dispatcher, DispatchSettings
 from ebr.app.documents import CandidateMatchesRecord, DocumentService
 from ebr.app.equipment import EquipmentService
 from ebr.app.equipment_logbook import LogbookSignable
+from ebr.app.erp_postings import ErpPostings
 from ebr.app.execution import ExecutionService
 from ebr.app.execution_context import ProcedureCache
+from ebr.app.inbound import InboundService
 from ebr.app.incidents import IncidentService
 from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
+from ebr.app.outbox import FunctionEncoder, OutboxService, ReplaySignable
 from ebr.app.policy import PolicyService, PolicySignable
-from ebr.app.ports import AlertSink, Clock, DeviceReader, Notifier
+from ebr.app.ports import AlertSink, Clock, DeviceReader, Notifier, PostingEncoder
 from ebr.app.ports.review import ReleaseCandidateCheck, ReleasePdf
 from ebr.app.procedures import ProcedureService, ProcedureSignable
 from ebr.app.record import RecordService
 from ebr.app.release import AddendumSignable, ReleaseService, ReleaseSignable
 from ebr.app.release_pdf import CandidatePdf
 from ebr.app.review import ReviewService, TrailReviewSignable
+from ebr.app.sampling import SampleService
 from ebr.app.services import Services
 from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingChangeSignable, SettingsService
@@ -60,6 +77,7 @@ from ebr.app.terminals import TerminalService
 from ebr.app.trail import TrailService
 from ebr.app.training import TrainingService
 from ebr.config import ConfigError, Settings
+from ebr.domain.erp import MaterialLine
 from ebr.engine.execution import Execution
 from ebr.engine.runtime import SpiffRuntime
 from ebr.library import signature_policy
@@ -136,18 +154,20 @@ def _signables(
     procedures: ProcedureCache,
     execution: Execution,
     pdfs: SignedPdfs,
+    postings: ErpPostings,
 ) -> dict[str, Signable]:
     """Every object type the one signature service can sign, with the act its signature performs."""
     return {
         "setting_change": SettingChangeSignable(clock),
         "signature_policy": PolicySignable(),
         "procedure_version": ProcedureSignable(library, runtime),
-        "batch_step": StepSignable(procedures, execution),
-        "batch_action": BatchActionSignable(procedures, execution),
+        "batch_step": StepSignable(procedures, execution, postings),
+        "batch_action": BatchActionSignable(procedures, execution, postings),
         "equipment_log": LogbookSignable(),
         "batch_review": TrailReviewSignable(procedures),
-        "batch_release": ReleaseSignable(procedures, pdfs.release_check, pdfs.release),
+        "batch_release": ReleaseSignable(procedures, pdfs.release_check, pdfs.release, postings),
         "batch_addendum": AddendumSignable(pdfs.addendum),
+        "erp_replay": ReplaySignable(),
     }
 
 
@@ -176,6 +196,36 @@ def _signed_pdfs(
     renderer = BatchRecordRenderer(settings.library_dir / "reports" / "addendum", version, indexed=False)
     addendum = AddendumPdf(uow, records, renderer, PadesSigner(keys), settings.tsa_url)
     return SignedPdfs(candidate, candidate, addendum)
+
+
+class PerformanceReader:
+    """The material lines of a frozen posting, read back with the same B2MML reader the tests trust."""
+
+    def lines(self, xml: bytes) -> tuple[MaterialLine, ...]:
+        return parse_performance(xml).lines
+
+
+def posting_encoder() -> PostingEncoder:
+    """ERP postings as B2MML V0700 OperationsPerformance, checked against the MESA schema (ERP-06)."""
+    return FunctionEncoder(performance_xml, performance_json, validate_performance)
+
+
+ERP_BATCH = 20  # postings one dispatcher leases per round
+
+
+def erp_dispatcher(
+    settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock, alerts: AlertService, incidents: IncidentService
+) -> Dispatcher:
+    """The dispatcher of ERP postings; without EBR_ERP_URL it has no transport and sends nothing."""
+    name = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+    if not settings.erp_url:
+        return Dispatcher(uow, None, clock, alerts, incidents, DispatchSettings(name, ERP_BATCH))
+    timeouts = ErpTimeouts(connect=settings.erp_connect_timeout_seconds, read=settings.erp_read_timeout_seconds)
+    # The lease outlasts sending a whole round at the worst timeouts, so a live dispatcher never loses it.
+    lease = timedelta(seconds=ERP_BATCH * timeouts.budget + 60)
+    transport = HttpErpTransport(settings.erp_url, timeouts)
+    dispatch = DispatchSettings(name, ERP_BATCH, lease, settings.erp_concurrency)
+    return Dispatcher(uow, transport, clock, alerts, incidents, dispatch)
 
 
 def equipment_classes(library_dir: Path) -> Callable[[], frozenset[str]]:
@@ -224,7 +274,9 @@ def build(
     records = RecordService(uow, clock, procedures, str(version), exporter)
     renderer = BatchRecordRenderer(settings.library_dir / "reports" / "batch_record", str(version))
     pdfs = _signed_pdfs(settings, uow, records, procedures, keys, str(version), release_check)
-    signables = _signables(clock, library, runtime, procedures, execution, pdfs)
+    postings = ErpPostings(procedures, posting_encoder(), PerformanceReader(), settings.site_id)
+    signables = _signables(clock, library, runtime, procedures, execution, pdfs, postings)
+    incidents = IncidentService(uow, clock, notifier or notifier_for(settings))
     services = Services(
         clock=clock,
         uow=uow,
@@ -245,7 +297,7 @@ def build(
         batches=BatchService(uow, clock, execution, runtime, str(version)),
         execution=ExecutionService(uow, clock, procedures),
         capture=CaptureService(uow, clock, procedures, reader or ModbusReader(clock.now)),
-        incidents=IncidentService(uow, clock, notifier or notifier_for(settings)),
+        incidents=incidents,
         training=TrainingService(uow, clock),
         terminals=TerminalService(uow, clock),
         equipment=EquipmentService(uow, clock, equipment_classes(settings.library_dir)),
@@ -253,5 +305,10 @@ def build(
         release=ReleaseService(uow, clock, procedures, pdfs.release_check),
         records=records,
         documents=DocumentService(uow, clock, records, renderer, exporter),
+        inbound=InboundService(uow, clock, B2mmlInbound()),
+        outbox=OutboxService(uow, clock, posting_encoder()),
+        dispatcher=erp_dispatcher(settings, uow, clock, alerts, incidents),
+        samples=SampleService(uow, clock, procedures),
+        attachments=AttachmentService(uow, clock, procedures),
     )
     return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

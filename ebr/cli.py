@@ -68,6 +68,12 @@ def demo(port: int | None, no_serve: bool) -> None:
 
     settings = _settings()
     migrate(settings)
+    if not settings.erp_url and not no_serve:
+        from ebr.demo.fake_erp import FakeErp
+
+        erp = FakeErp().start()  # the demo plant's ERP: the worker delivers postings to it
+        settings = settings.with_(erp_url=erp.url)
+        click.echo(f"Fake ERP on {erp.url}; what it received: {erp.url.removesuffix('/postings')}/received")
     rt = _runtime(settings)
     try:
         seed(rt)
@@ -139,6 +145,41 @@ def worker(once: bool) -> None:
             click.echo(f"{name}: {result}")
         return
     run_forever(rt)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option(
+    "--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True, help="Seconds between rounds."
+)
+def dispatch(once: bool, interval: float) -> None:
+    """Deliver ERP postings from the outbox, alone (several may run at once: each leases its own postings)."""
+    import time
+
+    rt = _runtime()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per posting is noise: the attempt log records each
+    dispatcher = rt.services.dispatcher
+    if not dispatcher.enabled:
+        raise click.ClickException("No ERP endpoint is configured (EBR_ERP_URL): postings stay pending, none is sent.")
+    click.echo(f"dispatching ERP postings as {dispatcher.settings.name}")
+    try:
+        while True:
+            try:
+                report = dispatcher.drain()
+            except Exception:  # e.g. the database is away: leases keep the postings safe; try again next round
+                if once:
+                    raise
+                logging.getLogger("ebr.dispatch").exception("dispatch round failed; trying again")
+            else:
+                if report.claimed or once:
+                    click.echo(f"{report.sent} sent, {report.retried} to retry, {report.dead} dead")
+            if once:
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        dispatcher.close()
 
 
 @main.group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,6 +47,14 @@ class Settings:
     tsa_url: str = ""
     # The demo plant's simulated Modbus gateway on 127.0.0.1 (demo only; real devices are equipment master data).
     demo_modbus_port: int = 5020
+    # The ERP endpoint for postings ("" = none: postings wait in the outbox; the dispatcher says so, sends nothing).
+    erp_url: str = ""
+    erp_connect_timeout_seconds: float = 5.0
+    erp_read_timeout_seconds: float = 30.0
+    # Postings one dispatcher sends side by side (each of another batch): overlaps the ERP's answer times.
+    erp_concurrency: int = 4
+    # This installation's logical id: the Sender of every posting and part of every idempotency key.
+    site_id: str = "SITE-1"
 
     @property
     def production(self) -> bool:
@@ -71,6 +80,7 @@ class Settings:
         if self.env not in ENVIRONMENTS:
             raise ConfigError(f"EBR_ENV must be one of {', '.join(ENVIRONMENTS)}.")
         self._check_notifications()
+        self._check_erp()
         if not self.production:
             return
         if self.secret_key == DEMO_SECRET or len(self.secret_key) < 32:
@@ -81,6 +91,19 @@ class Settings:
             raise ConfigError("Production mode requires secure cookies (HTTPS).")
         if not self.force_https:
             raise ConfigError("Production mode requires HTTPS (EBR_FORCE_HTTPS): 21 CFR 11.30, open networks.")
+
+    def _check_erp(self) -> None:
+        if self.erp_url and not _is_http_url(self.erp_url):
+            raise ConfigError("EBR_ERP_URL must be an http:// or https:// URL with a host.")
+        if self.production and self.erp_url.startswith("http://"):
+            raise ConfigError("Production mode sends ERP postings over HTTPS only (EBR_ERP_URL): 21 CFR 11.30.")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", self.site_id):
+            raise ConfigError("EBR_SITE_ID must be 1-64 letters, digits, '.', '_' or '-'.")
+        for name, value in (("CONNECT", self.erp_connect_timeout_seconds), ("READ", self.erp_read_timeout_seconds)):
+            if not 0 < value <= 600:
+                raise ConfigError(f"EBR_ERP_{name}_TIMEOUT must be more than 0 and at most 600 seconds.")
+        if not 1 <= self.erp_concurrency <= 32:
+            raise ConfigError("EBR_ERP_CONCURRENCY must be between 1 and 32.")
 
     def _check_notifications(self) -> None:
         if self.notify_webhook_url:
@@ -111,6 +134,13 @@ def _port(value: str, name: str = "EBR_NOTIFY_SMTP_PORT") -> int:
         return int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+
+
+def _seconds(value: str, name: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {value!r}.") from None
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -147,6 +177,11 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         notify_smtp_to=tuple(a.strip() for a in env.get("EBR_NOTIFY_SMTP_TO", "").split(",") if a.strip()),
         tsa_url=env.get("EBR_TSA_URL", "").strip(),
         demo_modbus_port=_port(env.get("EBR_DEMO_MODBUS_PORT", "5020"), "EBR_DEMO_MODBUS_PORT"),
+        erp_url=env.get("EBR_ERP_URL", "").strip(),
+        erp_connect_timeout_seconds=_seconds(env.get("EBR_ERP_CONNECT_TIMEOUT", "5"), "EBR_ERP_CONNECT_TIMEOUT"),
+        erp_read_timeout_seconds=_seconds(env.get("EBR_ERP_READ_TIMEOUT", "30"), "EBR_ERP_READ_TIMEOUT"),
+        erp_concurrency=_port(env.get("EBR_ERP_CONCURRENCY", "4"), "EBR_ERP_CONCURRENCY"),
+        site_id=env.get("EBR_SITE_ID", "SITE-1").strip(),
     )
     settings.check()
     return settings

@@ -1,6 +1,7 @@
-"""Acts on a batch that take effect only when signed: hold, resume, cancel, skip, reassign, correct, and the
-disposition and closure of a deviation. Each is first requested with its reason (and parameters), then signed;
-the signature's unit of work applies it with the batch locked. Nothing about a batch changes by a silent edit.
+"""Acts on a batch that take effect only when signed: hold, resume, cancel, skip, reassign, correct, the
+disposition and closure of a deviation, and a laboratory result linked to a sample. Each is first requested with
+its reason (and parameters), then signed; the signature's unit of work applies it with the batch locked. Nothing
+about a batch changes by a silent edit.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ebr.app.context import AuditContext
 from ebr.app.deviations import close, disposition, rule_object
@@ -16,11 +18,15 @@ from ebr.app.execution_context import CANCELLED, PERFORMED, READY, SKIPPED, Proc
 from ebr.app.execution_corrections import correct
 from ebr.app.policy import effective_policy
 from ebr.app.ports import BatchEngine, StoredAction, StoredBatch, StoredSignature, UnitOfWork
+from ebr.app.sampling import RESULT, apply_result
 from ebr.domain.audit import Action
 from ebr.domain.batch import check_can_execute, check_not_decided
 from ebr.domain.errors import Conflict, InvalidInput
 from ebr.domain.orders import OrderStatus
 from ebr.domain.signatures import SitePolicy
+
+if TYPE_CHECKING:  # the postings module reads the record, which reads these modules
+    from ebr.app.erp_postings import ErpPostings
 
 # kind → (signature meaning, the site policy's rule object for it)
 KINDS: dict[str, tuple[str, str]] = {
@@ -32,6 +38,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "correct": ("corrected", "batch_step"),
     "disposition": ("dispositioned", "deviation"),
     "close": ("closed", "deviation"),
+    RESULT: ("approved", "batch_sample"),  # a laboratory result linked to a sample (ebr.app.sampling)
 }
 STEP_KINDS = frozenset({"skip", "reassign", "correct"})
 DEVIATION_KINDS = frozenset({"disposition", "close"})
@@ -55,9 +62,10 @@ class BatchActionSignable:
 
     object_type = "batch_action"
 
-    def __init__(self, cache: ProcedureCache, engine: BatchEngine) -> None:
+    def __init__(self, cache: ProcedureCache, engine: BatchEngine, postings: ErpPostings | None = None) -> None:
         self._cache = cache
         self._engine = engine
+        self._postings = postings  # completion, cancellation and corrections reach the ERP in the same transaction
 
     def content(self, uow: UnitOfWork, object_id: str) -> Mapping[str, object]:
         action = uow.batch_actions.get(int(object_id))
@@ -101,8 +109,15 @@ class BatchActionSignable:
             self._batch_state(uow, batch, action, signature.signer_id, ctx)
         elif action.kind in DEVIATION_KINDS:
             self._deviation(uow, action, signature.signer_id, ctx)
+        elif action.kind == RESULT:
+            apply_result(uow, batch, action, signature.signer_id, ctx.at)
         else:
             self._step(uow, batch, action, signature, ctx)
+
+    def after_signed(self, uow: UnitOfWork, object_id: str, signature: StoredSignature, ctx: AuditContext) -> None:
+        """The signature is recorded: completion, cancellation or a corrected quantity reach the ERP's outbox."""
+        if self._postings is not None:
+            self._postings.after_change(uow, uow.batch_actions.get(int(object_id)).batch_id, ctx.at)
 
     def _batch_state(
         self, uow: UnitOfWork, batch: StoredBatch, action: StoredAction, by: int, ctx: AuditContext

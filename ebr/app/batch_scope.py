@@ -30,6 +30,8 @@ class BatchRows:
     dispensings: Iterable[int]
     labels: Iterable[str]  # the containers a dispensing filled and labelled
     signatures: Iterable[int]  # of the steps and actions
+    samples: Iterable[int] = ()
+    attachments: Iterable[int] = ()  # files attached to step fields (label specimens)
 
 
 def batch_objects(rows: BatchRows) -> dict[str, set[str]]:
@@ -53,6 +55,8 @@ def batch_objects(rows: BatchRows) -> dict[str, set[str]]:
         "dispensing": {str(i) for i in rows.dispensings},
         "container": {str(label) for label in rows.labels},
         "signature": {str(i) for i in rows.signatures},
+        "batch_sample": {str(i) for i in rows.samples},
+        "step_attachment": {str(i) for i in rows.attachments},
     }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,7 +19,15 @@ from ebr.app.accounts import require
 from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.execution_context import ProcedureCache
 from ebr.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from ebr.app.ports.documents import CANDIDATE, NewDocument, RecordRenderer, RenderFailed, StoredDocument
+from ebr.app.ports.documents import (
+    CANDIDATE,
+    STEP_FILE_PREFIX,
+    STEP_FILE_SUFFIX,
+    NewDocument,
+    RecordRenderer,
+    RenderFailed,
+    StoredDocument,
+)
 from ebr.app.ports.records import BatchRecordExporter
 from ebr.app.record import RecordService, build_record, record_digest
 from ebr.app.record_evidence import gather
@@ -52,10 +60,12 @@ class Snapshot:
     record: dict[str, object]
     record_hash: str
     batchml: bytes
+    files: Mapping[str, bytes] = field(default_factory=dict)  # attached to steps: embedded as they are
 
     def attachments(self) -> dict[str, bytes]:
-        """The electronic copies a PDF embeds; the JSON's SHA-256 is the record hash."""
-        return {RECORD_JSON: canonical_json(self.record), RECORD_XML: self.batchml}
+        """The electronic copies a PDF embeds, and the files attached to the batch's steps; the JSON's SHA-256 is
+        the record hash."""
+        return {RECORD_JSON: canonical_json(self.record), RECORD_XML: self.batchml, **self.files}
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,21 @@ class DocumentService:
     def snapshot(self, batch_id: str) -> Snapshot:
         """The record, its hash and its BatchML from one read of the batch."""
         record = self._records.record(batch_id)
-        return Snapshot(batch_id, record, record_digest(record), self._exporter.to_batchml(record))
+        batchml = self._exporter.to_batchml(record)
+        return Snapshot(batch_id, record, record_digest(record), batchml, self._step_files(batch_id, record))
+
+    def _step_files(self, batch_id: str, record: Mapping[str, object]) -> dict[str, bytes]:
+        """The bytes of the files the record names as attached to its steps (label specimens), to embed."""
+        listed = record.get("attachments")
+        named = {int(str(a["id"])) for a in listed if isinstance(a, dict)} if isinstance(listed, list) else set()
+        if not named:
+            return {}
+        with self._uow(self._system()) as uow:
+            stored = [a for a in uow.attachments.for_batch(uow.batches.get(batch_id).id) if a.id in named]
+            return {
+                f"{STEP_FILE_PREFIX}{a.id}{STEP_FILE_SUFFIX[a.media_type]}": uow.attachments.content(a.id)
+                for a in stored
+            }
 
     def _render(self, snapshot: Snapshot, actor: Actor, draft: bool) -> bytes:
         copy = self._records.copy_metadata(actor, self._clock.now(), snapshot.record_hash)

@@ -37,6 +37,7 @@ REQUEST_PERMISSION = {
     "correct": Permission.BATCH_EXECUTE,
     "disposition": Permission.BATCH_VIEW,
     "close": Permission.BATCH_VIEW,
+    "result": Permission.BATCH_REVIEW,  # QA links a laboratory result (ebr.app.sampling)
 }
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ebr.app.context import AuditContext
 from ebr.app.deviations import open_in
 from ebr.app.execution_context import COMPLETED, PERFORMED, StepContext, current_values, stored_text
-from ebr.app.execution_results import open_out_of_limit, terminal_of
+from ebr.app.execution_results import open_out_of_limit, rerecord_yield, terminal_of
 from ebr.app.ports import StoredDeviation, StoredSignature, StoredValue, UnitOfWork
 from ebr.app.scans import check_field_scan
 from ebr.domain.batch import BatchStatus
@@ -106,6 +106,12 @@ def store(
     """Validate, check limits, open what must be opened and add the value as a new row."""
     field = context.field(entry.field_id)
     value, check = typed_value(field, entry)
+    if (
+        field.type == "attachment"
+        and value is not None
+        and not uow.attachments.find(context.record.id, field.id, str(value))
+    ):
+        raise InvalidInput(f"{field.label}: upload the file; no file with that SHA-256 is attached to this step.")
     if not check.within and not entry.confirmed and signature is None:
         raise OutOfLimit(field, value, check)
     previous = uow.step_values.current(context.record.id, field.id)
@@ -157,5 +163,16 @@ def correct(
     field_id = params.get("field", "")
     if field_id not in current_values(uow.step_values.for_step(context.record.id)):
         raise InvalidInput(f"Step {context.step.name!r} has no recorded value of {field_id!r} to correct.")
-    entry = Entry(field_id, params.get("value", ""), params.get("unit", ""), True, change_reason=reason)
-    return store(uow, context, entry, signature.signer_id, ctx, False, signature)
+    # A device value corrected by hand is a manual override; the signed correction's reason is its reason (DEV-03).
+    typed_over = reason if context.field(field_id).source is not None else ""
+    entry = Entry(
+        field_id,
+        params.get("value", ""),
+        params.get("unit", ""),
+        True,
+        override_reason=typed_over,
+        change_reason=reason,
+    )
+    stored = store(uow, context, entry, signature.signer_id, ctx, False, signature)
+    rerecord_yield(uow, context, field_id, signature.signer_id, ctx.at)
+    return stored

@@ -7,12 +7,13 @@ read these rows, never the form.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from ebr.app.context import AuditContext, RequestInfo
 from ebr.app.deviations import open_in
-from ebr.app.execution_context import StepContext, reads, stored_text, variables
+from ebr.app.execution_context import COMPLETED, PERFORMED, StepContext, reads, stored_text, variables
 from ebr.app.ports import StoredDeviation, StoredReconciliation, StoredValue, StoredYield, UnitOfWork
 from ebr.domain.batch import RECONCILIATION_FORMULA, YIELD_FORMULA, reconcile, yield_percent
 from ebr.domain.calculations import parse
@@ -191,6 +192,24 @@ def _lots(uow: UnitOfWork, context: StepContext, material: str) -> str:
     """Which lots the batch drew the material from, as its dispensings recorded them (211.184(c), BR-03)."""
     drawn = [d for d in uow.dispensings.for_batch(context.batch.id) if d.material_code == material]
     return "; ".join(f"{d.lot_number} ({d.source_container}, {d.net} {d.unit})" for d in drawn)
+
+
+def rerecord_yield(uow: UnitOfWork, context: StepContext, field_id: str, by: int, at: datetime) -> None:
+    """A signed correction of a value a yield is computed from: that yield is recorded again from the corrected
+    values (the earlier row stays, append-only), so the record and the ERP posting show the corrected quantities."""
+    signed = [r for r in uow.batches.steps(context.batch.id) if r.status in (PERFORMED, COMPLETED)]
+    latest: dict[str, StepContext] = {}
+    for record in sorted(signed, key=lambda r: r.id):  # a repeated step: its last pass is the one that counts
+        step = context.procedure.steps.get(record.step_id)
+        if step is not None:
+            latest[record.step_id] = StepContext(
+                context.batch, record, step, context.procedure.form(step), context.procedure
+            )
+    for other in latest.values():
+        spec = other.form.yield_spec
+        sources = (spec.produced, spec.theoretical, spec.scrap, spec.samples) if spec else ()
+        if spec is not None and any(re.search(rf"\b{re.escape(field_id)}\b", source) for source in sources):
+            _yield(uow, other, spec, by, at)
 
 
 def record_yield(uow: UnitOfWork, context: StepContext, by: int, at: datetime) -> None:

@@ -6,7 +6,7 @@ The ERP sync will call the same use cases as the system actor.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from ebr.app.accounts import require, require_reason
@@ -23,6 +23,27 @@ class Outcome(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+
+
+def upsert_material(uow: UnitOfWork, material: Material, at: datetime) -> Outcome:
+    """Create or update a material by its code inside the caller's unit of work; the same data changes nothing."""
+    current = uow.materials.get(material.code)
+    if current == material:
+        return Outcome.UNCHANGED
+    uow.materials.put(material, at)
+    return Outcome.CREATED if current is None else Outcome.UPDATED
+
+
+def upsert_lot(uow: UnitOfWork, lot: MaterialLot, at: datetime) -> Outcome:
+    """Create or update a lot by (material code, lot number) inside the caller's unit of work; its material must be
+    known."""
+    if uow.materials.get(lot.material_code) is None:
+        raise InvalidInput(f"Unknown material {lot.material_code!r}: receive the material first.")
+    current = uow.lots.get(lot.material_code, lot.lot_number)
+    if current == lot:
+        return Outcome.UNCHANGED
+    uow.lots.put(lot, at)
+    return Outcome.CREATED if current is None else Outcome.UPDATED
 
 
 class MasterDataService:
@@ -46,25 +67,19 @@ class MasterDataService:
         """Create or update a material by its code."""
         with self._open(actor, reason, request) as uow:
             self._authorise(uow, actor)
-            current = uow.materials.get(material.code)
-            if current == material:
-                return Outcome.UNCHANGED
-            uow.materials.put(material, self._clock.now())
-            uow.commit()
-        return Outcome.CREATED if current is None else Outcome.UPDATED
+            outcome = upsert_material(uow, material, self._clock.now())
+            if outcome is not Outcome.UNCHANGED:
+                uow.commit()
+        return outcome
 
     def put_lot(self, actor: Actor, lot: MaterialLot, reason: str, request: RequestInfo | None = None) -> Outcome:
         """Create or update a lot by (material code, lot number); the material must be known."""
         with self._open(actor, reason, request) as uow:
             self._authorise(uow, actor)
-            if uow.materials.get(lot.material_code) is None:
-                raise InvalidInput(f"Unknown material {lot.material_code!r}: receive the material first.")
-            current = uow.lots.get(lot.material_code, lot.lot_number)
-            if current == lot:
-                return Outcome.UNCHANGED
-            uow.lots.put(lot, self._clock.now())
-            uow.commit()
-        return Outcome.CREATED if current is None else Outcome.UPDATED
+            outcome = upsert_lot(uow, lot, self._clock.now())
+            if outcome is not Outcome.UNCHANGED:
+                uow.commit()
+        return outcome
 
     def put_container(
         self, actor: Actor, container: Container, reason: str, request: RequestInfo | None = None

@@ -20,6 +20,7 @@ from ebr.app.ports import AuditFilter, Clock, UnitOfWorkFactory
 from ebr.app.ports.records import BatchRecordExporter
 from ebr.app.record_asof import evidence_at
 from ebr.app.record_evidence import ACTION_SIGNATURES, Evidence, gather, system_context
+from ebr.app.record_items import attachment, device_identification, packaging, samples
 from ebr.app.record_sections import (
     Json,
     People,
@@ -177,6 +178,10 @@ def build_record(evidence: Evidence) -> dict[str, object]:
         "reconciliations": [reconciliation(r) for r in evidence.reconciliations],
         "equipment_uses": [equipment_use(u, people) for u in evidence.uses],
         "identity_checks": [identity_check(c, people) for c in evidence.checks],
+        "samples": samples(evidence, people),
+        "device_identification": device_identification(evidence, people),
+        "attachments": [attachment(a, people) for a in evidence.attachments],
+        "packaging": packaging(evidence, people),
         "audit_trail": [audit_entry(e) for e in evidence.audit],
     }
 

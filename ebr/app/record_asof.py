@@ -2,7 +2,8 @@
 
 What can be rebuilt, and how:
 * rows that are only ever added (values, signatures, yields, reconciliations, equipment uses, scan checks,
-  dispensings, audit entries) existed at the moment when their own time stamp is not later than it;
+  dispensings, samples, attachments, audit entries) existed at the moment when their own time stamp is not later
+  than it;
 * step records, deviations and actions existed when they became ready, were detected or were requested by then;
 * the fields that change on the batch, its order, step records, deviations and actions, and people's printed
   names, are rewound with the old value of every audit entry written after the moment, newest first (each such
@@ -110,6 +111,8 @@ def evidence_at(evidence: Evidence, moment: datetime, renames: Iterable[AuditEnt
         lots={k: v for k, v in evidence.lots.items() if k in {(d.material_code, d.lot_number) for d in dispensings}},
         people=_people_at(evidence, moment, renames),
         audit=tuple(e for e in evidence.audit if e.draft.at <= moment),
+        samples=tuple(s for s in evidence.samples if s.recorded_at <= moment),
+        attachments=tuple(a for a in evidence.attachments if a.uploaded_at <= moment),
     )
 
 

@@ -20,10 +20,12 @@ from ebr.app.ports import (
     EquipmentUse,
     IdentityCheck,
     StoredAction,
+    StoredAttachment,
     StoredBatch,
     StoredDeviation,
     StoredOrder,
     StoredReconciliation,
+    StoredSample,
     StoredSignature,
     StoredStep,
     StoredValue,
@@ -64,6 +66,8 @@ class Evidence:
     lots: Mapping[tuple[str, str], MaterialLot]
     people: Mapping[int, User]
     audit: tuple[AuditEntry, ...]
+    samples: tuple[StoredSample, ...] = ()
+    attachments: tuple[StoredAttachment, ...] = ()
 
 
 def system_context(at: datetime) -> AuditContext:
@@ -121,6 +125,11 @@ def gather(uow: UnitOfWork, cache: ProcedureCache, batch_id: str) -> Evidence:
         {},
         (),
     )
+    partial = replace(
+        partial,
+        samples=tuple(uow.samples.for_batch(batch.id)),
+        attachments=tuple(uow.attachments.for_batch(batch.id)),
+    )
     audit = _audit(uow, partial)
     return replace(partial, people=_people(uow, partial, audit), audit=audit)
 
@@ -142,6 +151,8 @@ def audit_scope(evidence: Evidence) -> dict[str, set[str]]:
             (d.id for d in evidence.dispensings),
             (d.label for d in evidence.dispensings),
             (s.id for s in evidence.signatures),
+            samples=(s.id for s in evidence.samples),
+            attachments=(a.id for a in evidence.attachments),
         )
     )
 
@@ -168,6 +179,7 @@ def person_ids(evidence: Evidence) -> set[int]:
     ids |= {y.recorded_by for y in evidence.yields}
     ids |= {u.used_by for u in evidence.uses} | {c.checked_by for c in evidence.checks}
     ids |= {d.dispensed_by for d in evidence.dispensings}
+    ids |= {s.taken_by for s in evidence.samples} | {a.uploaded_by for a in evidence.attachments}
     return {i for i in ids if i is not None}
 
 

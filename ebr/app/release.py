@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ebr.app.accounts import require, require_reason
 from ebr.app.addendum_pdf import AddendumPdf
@@ -26,6 +27,9 @@ from ebr.domain.batch import BatchAction, BatchStatus, ReleaseBlocked, check_act
 from ebr.domain.errors import Conflict, InvalidInput, InvalidTransition
 from ebr.domain.review import check_independent
 from ebr.domain.signatures import SitePolicy
+
+if TYPE_CHECKING:  # the postings module reads the record, which reads these modules
+    from ebr.app.erp_postings import ErpPostings
 
 # decision → (the signature meaning that applies it, the batch action it performs)
 DECISIONS: dict[str, tuple[str, BatchAction]] = {
@@ -110,10 +114,17 @@ class ReleaseSignable:
 
     object_type = "batch_release"
 
-    def __init__(self, cache: ProcedureCache, candidate: ReleaseCandidateCheck, pdf: ReleasePdf | None = None) -> None:
+    def __init__(
+        self,
+        cache: ProcedureCache,
+        candidate: ReleaseCandidateCheck,
+        pdf: ReleasePdf | None = None,
+        postings: ErpPostings | None = None,
+    ) -> None:
         self._cache = cache
         self._candidate = candidate
         self._pdf = pdf  # the releaser's signature on the candidate PDF; None only where no PDF is made
+        self._postings = postings  # the usage decision reaches the ERP in the same transaction
 
     def prepare_signature(
         self, challenge: Challenge, key: StoredKey, password: str, signer: User, at: datetime
@@ -158,6 +169,12 @@ class ReleaseSignable:
             moved, _ = batch.batch.reject(ctx.at, signature.signer_id, decision.reason)
         uow.batches.update_batch(moved, batch.batch.version, None)
         _record(uow, batch, decision, signature)
+
+    def after_signed(self, uow: UnitOfWork, object_id: str, signature: StoredSignature, ctx: AuditContext) -> None:
+        """The decision is recorded: the usage decision goes to the ERP's outbox in the same transaction."""
+        if self._postings is not None:
+            decision = uow.decisions.decision(int(object_id))
+            self._postings.decided(uow, decision.batch_id, signature.meaning, ctx.at)
 
 
 def _record(uow: UnitOfWork, batch: StoredBatch, decision: BatchDecision, signature: StoredSignature) -> None:

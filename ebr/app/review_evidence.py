@@ -27,6 +27,7 @@ from ebr.app.ports import (
     UnitOfWork,
 )
 from ebr.app.ports.review import ReviewMark, SignatureRef, TrailReview
+from ebr.app.release_checks import item_blockers
 from ebr.domain.audit import GENESIS_HASH, Action, AuditEntry, to_utc_text
 from ebr.domain.review import (
     ACTION_KINDS,
@@ -141,6 +142,8 @@ class _Records:
     uses: list[EquipmentUse]
     checks: list[IdentityCheck]
     dispensings: list[Dispensing]
+    samples: list[int]
+    attachments: list[int]
 
 
 def _read(uow: UnitOfWork, batch: StoredBatch) -> _Records:
@@ -154,6 +157,8 @@ def _read(uow: UnitOfWork, batch: StoredBatch) -> _Records:
         uow.equipment_uses.for_batch(batch.id),
         uow.identity_checks.for_batch(batch.id),
         uow.dispensings.for_batch(batch.id),
+        [s.id for s in uow.samples.for_batch(batch.id)],
+        [a.id for a in uow.attachments.for_batch(batch.id)],
     )
 
 
@@ -174,6 +179,8 @@ def _objects(batch: StoredBatch, records: _Records, signatures: Sequence[Signatu
             (d.id for d in records.dispensings),
             (d.label for d in records.dispensings),
             (s.id for s in signatures),
+            samples=records.samples,
+            attachments=records.attachments,
         )
     )
 
@@ -295,7 +302,8 @@ def release_blockers(
 ) -> list[str]:
     """Every reason the batch cannot be released now, the release candidate's included (QA-02)."""
     state = release_state(uow, evidence, marks)
-    return blockers(evidence.batch.batch, replace(state, other=(candidate,) if candidate else ()))
+    other = item_blockers(uow, evidence.procedure, evidence.batch, evidence.steps) + ([candidate] if candidate else [])
+    return blockers(evidence.batch.batch, replace(state, other=tuple(other)))
 
 
 def head_text(evidence: Evidence) -> str:

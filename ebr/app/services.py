@@ -6,23 +6,28 @@ from dataclasses import dataclass
 
 from ebr.app.accounts import AccountService
 from ebr.app.alerts import AlertService
+from ebr.app.attachments import AttachmentService
 from ebr.app.auth import AuthService
 from ebr.app.batches import BatchService
 from ebr.app.capture import CaptureService
 from ebr.app.clients import ApiClientService
 from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.dispatch import Dispatcher
 from ebr.app.documents import DocumentService
 from ebr.app.equipment import EquipmentService
 from ebr.app.execution import ExecutionService
+from ebr.app.inbound import InboundService
 from ebr.app.incidents import IncidentService
 from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
+from ebr.app.outbox import OutboxService
 from ebr.app.policy import PolicyService
 from ebr.app.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from ebr.app.procedures import ProcedureService
 from ebr.app.record import RecordService
 from ebr.app.release import ReleaseService
 from ebr.app.review import ReviewService
+from ebr.app.sampling import SampleService
 from ebr.app.sessions import SessionService
 from ebr.app.settings import SettingsService
 from ebr.app.signing import SigningService
@@ -64,6 +69,11 @@ class Services:
     release: ReleaseService
     records: RecordService
     documents: DocumentService
+    inbound: InboundService
+    outbox: OutboxService
+    dispatcher: Dispatcher
+    samples: SampleService
+    attachments: AttachmentService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

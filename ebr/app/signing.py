@@ -390,5 +390,8 @@ class SigningService:
                 field=challenge.meaning,
                 new=f"signature {stored.id}; content {challenge.content_hash}",
             )
+            after = getattr(signable, "after_signed", None)
+            if after is not None:  # e.g. an ERP posting, made from the record as this signature leaves it
+                after(uow, challenge.object_id, stored, ctx)
             uow.commit()
         return stored

@@ -13,9 +13,11 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ebr.app.context import AuditContext, RequestInfo
 from ebr.app.deviations import open_in
+from ebr.app.device_release import check_device_release
 from ebr.app.dispensing import record_dispensing
 from ebr.app.engine_advance import finish
 from ebr.app.execution_context import (
@@ -32,8 +34,10 @@ from ebr.app.execution_context import (
     parse_stored,
 )
 from ebr.app.execution_results import record_calculated, record_yield
+from ebr.app.packaging import check_line_clear
 from ebr.app.policy import effective_policy
 from ebr.app.ports import BatchEngine, StoredSignature, StoredValue, UnitOfWork
+from ebr.app.sampling import record_sample
 from ebr.app.scans import check_equipment
 from ebr.app.training import require_training
 from ebr.domain.accounts import User
@@ -42,6 +46,9 @@ from ebr.domain.deviations import DeviationKind, Severity
 from ebr.domain.errors import Conflict, PermissionDenied
 from ebr.domain.records import HoldNotElapsed, Source
 from ebr.domain.signatures import SitePolicy
+
+if TYPE_CHECKING:  # the postings module reads the record, which reads these modules
+    from ebr.app.erp_postings import ErpPostings
 
 
 class StepIncomplete(Conflict):
@@ -126,9 +133,10 @@ class StepSignable:
 
     object_type = "batch_step"
 
-    def __init__(self, cache: ProcedureCache, engine: BatchEngine) -> None:
+    def __init__(self, cache: ProcedureCache, engine: BatchEngine, postings: ErpPostings | None = None) -> None:
         self._cache = cache
         self._engine = engine
+        self._postings = postings  # the ERP hears of the batch's completion in the same transaction
         # The signature service asks for content, policy and reason several times in one transaction.
         self._seen: weakref.WeakKeyDictionary[UnitOfWork, dict[int, StepContext]] = weakref.WeakKeyDictionary()
         self._policies: weakref.WeakKeyDictionary[UnitOfWork, dict[int, SitePolicy]] = weakref.WeakKeyDictionary()
@@ -187,16 +195,24 @@ class StepSignable:
         else:
             raise Conflict(f"A step is not signed {signature.meaning!r}.")
 
+    def after_signed(self, uow: UnitOfWork, object_id: str, signature: StoredSignature, ctx: AuditContext) -> None:
+        """The signature is recorded: a batch this step completed is posted to the ERP in the same transaction."""
+        if self._postings is not None:
+            self._postings.after_change(uow, uow.batches.step(int(object_id)).batch_id, ctx.at)
+
     def _performed(self, uow: UnitOfWork, context: StepContext, signer: User, ctx: AuditContext) -> None:
         check_open(context, READY)
         check_performer(context, signer)
         check_person(uow, context, signer, ctx.request, ctx.at)
         check_complete(context, uow)
+        check_device_release(uow, context, ctx.at)
+        check_line_clear(uow, context)
         check_equipment(uow, context, ctx.at)
         check_hold_window(uow, context, ctx.at)
         record_calculated(uow, context, signer.id, ctx)
         record_yield(uow, context, signer.id, ctx.at)
         record_dispensing(uow, context, signer.id, ctx)
+        record_sample(uow, context, signer.id, ctx)
         record = uow.batches.step(context.record.id)
         performed = {"performed_by": signer.id, "performed_at": ctx.at}
         if context.step.verifier_roles:

@@ -50,6 +50,8 @@ class Permission(StrEnum):
     EQUIPMENT_VIEW = "equipment.view"
     EQUIPMENT_MANAGE = "equipment.manage"
     EQUIPMENT_LOG = "equipment.log"
+    ERP_MONITOR = "erp.monitor"
+    ERP_REPLAY = "erp.replay"
 
 
 _VIEW = {Permission.SELF, Permission.BATCH_VIEW, Permission.SYSTEM_READ}
@@ -101,6 +103,11 @@ ROLE_PERMISSIONS[Role.ADMIN] |= {Permission.EQUIPMENT_MANAGE}
 ROLE_PERMISSIONS[Role.SUPERVISOR] |= {Permission.EQUIPMENT_MANAGE, Permission.EQUIPMENT_LOG}
 ROLE_PERMISSIONS[Role.OPERATOR] |= {Permission.EQUIPMENT_LOG}
 ROLE_PERMISSIONS[Role.QA] |= {Permission.EQUIPMENT_LOG}
+# Outbound ERP postings: the admin, QA and supervisors watch them; a dead one is replayed by a signed act of QA or a
+# supervisor, who answer for what the ERP is told about a batch, never by the admin (ACC-03).
+ROLE_PERMISSIONS[Role.ADMIN] |= {Permission.ERP_MONITOR}
+ROLE_PERMISSIONS[Role.SUPERVISOR] |= {Permission.ERP_MONITOR, Permission.ERP_REPLAY}
+ROLE_PERMISSIONS[Role.QA] |= {Permission.ERP_MONITOR, Permission.ERP_REPLAY}
 
 # Pairs of roles one account may never hold together (FDA DI Q&A Q4; PIC/S 9.5).
 INCOMPATIBLE_ROLES: frozenset[frozenset[Role]] = frozenset(

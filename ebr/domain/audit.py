@@ -46,6 +46,8 @@ class Action(StrEnum):
     CHECKPOINT = "checkpoint"
     DEVICE_FAULT = "device_fault"  # a capture that failed after its retries (DEV-02)
     CHECK_FAILED = "check_failed"  # an identity or equipment scan refused (SEQ-07)
+    MESSAGE_REFUSED = "message_refused"  # an inbound ERP message refused as a whole: nothing of it was stored
+    MESSAGE_REPEATED = "message_repeated"  # an inbound ERP message received again: answered, not applied again
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,10 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "execution.late_entry_minutes", 30, 1, 1440, "Minutes after a step became ready after which an entry is late"
     ),
+    # ERP postings (ERP-05): transient failures are retried with exponential backoff, then the posting goes dead.
+    SettingSpec("erp.max_attempts", 12, 1, 100, "Delivery attempts of an ERP posting before it goes dead"),
+    SettingSpec("erp.backoff_base_seconds", 10, 1, 3600, "Wait after an ERP posting's first failed attempt"),
+    SettingSpec("erp.backoff_cap_seconds", 1800, 1, 86400, "Longest wait between attempts of an ERP posting"),
 )
 
 SPEC_BY_KEY: Mapping[str, SettingSpec] = {spec.key: spec for spec in SPECS}

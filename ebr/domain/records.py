@@ -164,6 +164,16 @@ def _moment(field: FieldDefinition, text: str) -> datetime:
     return moment
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _attachment(field: FieldDefinition, text: str) -> str:
+    # The value of an attachment field is the SHA-256 of the uploaded file, so the step's signature covers it.
+    if not _SHA256.fullmatch(text):
+        raise InvalidInput(f"{field.label}: upload the file; the value is its SHA-256.")
+    return text
+
+
 def _calculated(field: FieldDefinition, text: str) -> NoReturn:
     raise InvalidInput(f"{field.label} is calculated on the server and cannot be entered (SEQ-10).")
 
@@ -178,6 +188,7 @@ _PARSERS: dict[str, Callable[[FieldDefinition, str], FieldValue]] = {
     "boolean": _boolean,
     "datetime": _moment,
     "calculated": _calculated,
+    "attachment": _attachment,
 }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from ebr.domain.limits import Limit
 
 FIELD_TYPES = frozenset(
-    {"number", "quantity", "text", "choice", "boolean", "datetime", "barcode", "reading", "calculated"}
+    {"number", "quantity", "text", "choice", "boolean", "datetime", "barcode", "reading", "calculated", "attachment"}
 )
 
 
@@ -79,6 +79,50 @@ class DispenseSpec:
 
 
 @dataclass(frozen=True)
+class SampleSpec:
+    """A sampling step (211.188(b)(10)): what the sample is for, the fields holding its quantity, its reference and
+    the time it was taken, and whether a laboratory result must be linked to it before release."""
+
+    purpose: str
+    quantity: str
+    unit: str = ""  # the quantity's unit where its field has none (a count of thief samples)
+    reference: str = ""  # a text or barcode field: the container or LIMS reference on the sample
+    time: str = ""  # a datetime field: when the sample was pulled ("" = when the step is signed)
+    result_required: bool = True
+
+
+@dataclass(frozen=True)
+class DeviceReleaseSpec:
+    """A device batch's completion (ISO 13485 7.5.1; QMSR 820.35(c)): the fields holding the quantities made and
+    approved for distribution and the UDI: its device identifier and production identifiers."""
+
+    quantity_manufactured: str
+    quantity_approved: str
+    udi_di: str
+    lot: str
+    expiry: str
+    serial: str = ""  # a serial number or a serial range ("" where the device carries none)
+
+
+@dataclass(frozen=True)
+class LabellingSpec:
+    """A labelling step (211.188(b)(8)): the fields holding the label's version and its specimen, and the label
+    stock's material code whose reconciliation belongs to it."""
+
+    version: str
+    specimen: str
+    material: str = ""
+
+
+@dataclass(frozen=True)
+class LineClearanceSpec:
+    """A line clearance release (211.130(e), 211.188(b)(6)): the yes/no field confirming the line is clear; the
+    step cannot be signed unless it says yes."""
+
+    clear: str
+
+
+@dataclass(frozen=True)
 class FormDefinition:
     """A step's form, versioned inside the procedure bundle."""
 
@@ -88,6 +132,10 @@ class FormDefinition:
     yield_spec: YieldSpec | None = None
     reconciliation: tuple[ReconciliationLine, ...] = ()
     dispense: DispenseSpec | None = None
+    sample: SampleSpec | None = None
+    device_release: DeviceReleaseSpec | None = None
+    labelling: LabellingSpec | None = None
+    line_clearance: LineClearanceSpec | None = None
 
     def field(self, field_id: str) -> FieldDefinition | None:
         """The field with this id, if any."""

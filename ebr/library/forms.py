@@ -15,16 +15,21 @@ from ebr.domain.calculations import FUNCTION_NAMES, ExpressionRefused, parse
 from ebr.domain.limits import Limit
 from ebr.domain.materials import CODE_RE, UNITS
 from ebr.domain.steps import (
+    DeviceReleaseSpec,
     DeviceSource,
     DispenseSpec,
     FieldDefinition,
     FormDefinition,
+    LabellingSpec,
+    LineClearanceSpec,
     ReconciliationLine,
+    SampleSpec,
     YieldSpec,
 )
 from ebr.library import schema
 from ebr.library.dispense import dispense_problems
 from ebr.library.errors import ContentInvalid
+from ebr.library.form_blocks import block_problems
 
 FOLDER = "forms"
 YIELD_AMOUNTS = ("produced", "theoretical", "scrap", "samples")
@@ -119,6 +124,7 @@ def _rules(path: str, document: Mapping[str, Any]) -> list[LintProblem]:
     found.extend(_reconciliation_problems(path, document.get("reconciliation", [])))
     if "dispense" in document:
         found.extend(dispense_problems(path, document["dispense"], document["fields"]))
+    found.extend(block_problems(path, document))
     return found
 
 
@@ -238,6 +244,10 @@ def _build(document: Mapping[str, Any]) -> FormDefinition:
         yield_spec=_yield(document["yield"]) if "yield" in document else None,
         reconciliation=tuple(_line(line) for line in document.get("reconciliation", ())),
         dispense=DispenseSpec(**document["dispense"]) if "dispense" in document else None,
+        sample=SampleSpec(**document["sample"]) if "sample" in document else None,
+        device_release=DeviceReleaseSpec(**document["device_release"]) if "device_release" in document else None,
+        labelling=LabellingSpec(**document["labelling"]) if "labelling" in document else None,
+        line_clearance=LineClearanceSpec(**document["line_clearance"]) if "line_clearance" in document else None,
     )
 
 

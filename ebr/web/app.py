@@ -20,9 +20,14 @@ from ebr.web.routes import Access, access_of, public
 from ebr.web.session import ServerSideSessionInterface, current_session
 
 MAX_FORM_BYTES = 64 * 1024
-# Uploaded BPMN may be larger than a form; the importer refuses more than 5 MB itself with a clear message.
+# Uploaded BPMN and step attachments may be larger than a form; each service refuses more than 5 MB itself with a
+# clear message.
 MAX_UPLOAD_BYTES = 6 * 1024 * 1024
-UPLOAD_ENDPOINTS = frozenset({"procedures.upload", "procedures.revise"})
+UPLOAD_ENDPOINTS = frozenset({"procedures.upload", "procedures.revise", "batches.attach"})
+# ERP messages: the view reads the body under the message limit itself, after the client is authenticated, so an
+# oversized message is refused (413) and audited in the client's name rather than cut off before anyone is known.
+VIEW_READS_BODY = frozenset({"erp.orders", "erp.materials"})
+VIEW_BODY_CEILING = 1 << 40  # never reached: such a view stops reading one byte past its own limit
 # While a password is temporary or expired, only these endpoints answer (PWD-02).
 DURING_PASSWORD_CHANGE = frozenset({"auth.change_password", "auth.logout"})
 
@@ -85,7 +90,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
 
 def _register_blueprints(app: Flask) -> None:
+    from ebr.web.admin.erp import bp as erp_postings_bp
     from ebr.web.admin.views import bp as admin_bp
+    from ebr.web.api.erp import bp as erp_bp
     from ebr.web.api.views import bp as api_bp
     from ebr.web.auth.views import bp as auth_bp
     from ebr.web.batches.views import bp as batches_bp
@@ -113,13 +120,18 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(genealogy_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(documents_bp)
+    app.register_blueprint(erp_bp)
+    app.register_blueprint(erp_postings_bp)
     csrf.exempt(api_bp)  # bearer-token clients send no cookies, so there is nothing to forge
+    csrf.exempt(erp_bp)
     public()(app.view_functions["static"])
 
 
 def _allow_uploads() -> None:
     if request.endpoint in UPLOAD_ENDPOINTS:
         request.max_content_length = MAX_UPLOAD_BYTES
+    elif request.endpoint in VIEW_READS_BODY:
+        request.max_content_length = VIEW_BODY_CEILING
 
 
 def _check_every_route_declared(app: Flask) -> None:
@@ -163,10 +175,12 @@ def _enforce_api(access: Access) -> None:
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
     client = services().api_clients.authenticate(token) if token else None
     if client is None:
+        services().api_clients.record_refused(token, f"{request.method} {request.path}", info())
         abort(401, "A valid API token is required (Authorization: Bearer ...).")
+    g.api_client = client  # from here on, actor() is this client
     if access.permission is None or str(access.permission) not in client.permissions:
+        services().record_denial(actor(), f"{request.method} {request.path}", info())
         abort(403, f"This API client lacks the permission {access.permission}.")
-    g.api_client = client
 
 
 def _enforce_page(access: Access) -> Response | None:

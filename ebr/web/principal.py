@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_login import AnonymousUserMixin, UserMixin, current_user
 
+from ebr.app.clients import client_actor
 from ebr.app.context import Actor, RequestInfo
+from ebr.app.ports import ApiClient
 from ebr.app.services import Services
 from ebr.domain.accounts import User
 from ebr.web.session import ServerSession, current_session, request_info
@@ -42,6 +44,9 @@ def actor() -> Actor:
     if current_user.is_authenticated:
         u: User = current_user.user
         return Actor(u.id, u.username, u.full_name)
+    client = g.get("api_client")
+    if isinstance(client, ApiClient):
+        return client_actor(client)
     return Actor(None, "anonymous", "")
 
 

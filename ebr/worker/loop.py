@@ -66,6 +66,16 @@ def render_candidates(rt: Runtime) -> object:
     return len(report.rendered)
 
 
+def dispatch_erp(rt: Runtime) -> object:
+    """Deliver the due ERP postings, a few rounds at a time, so the other jobs keep their turn (ERP-02..ERP-05)."""
+    report = rt.services.dispatcher.drain(max_rounds=ERP_ROUNDS)
+    if report.disabled:
+        return "no ERP endpoint configured (EBR_ERP_URL): postings stay pending"
+    return f"{report.sent} sent, {report.retried} to retry, {report.dead} dead"
+
+
+ERP_ROUNDS = 10
+
 JOBS: tuple[Job, ...] = (
     Job("alerts", deliver_alerts),
     Job("holds", overdue_holds),
@@ -73,6 +83,7 @@ JOBS: tuple[Job, ...] = (
     Job("audit-checkpoint", checkpoint_audit),
     Job("clock", check_clock),
     Job("documents", render_candidates),
+    Job("erp", dispatch_erp),
 )
 HOURLY: tuple[Job, ...] = (Job("audit-verify", verify_audit),)
 

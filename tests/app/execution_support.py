@@ -205,8 +205,8 @@ def scanned(field: FieldDefinition, step_class: str = "") -> str:
 
 
 def typical(field: FieldDefinition, now: datetime, step_class: str = "") -> Entry | None:
-    """A value within limits for any field a person enters; None for a calculated one."""
-    if field.type == "calculated":
+    """A value within limits for any field a person enters; None for a calculated one or a file (uploaded)."""
+    if field.type in ("calculated", "attachment"):
         return None
     text = {
         "boolean": "yes",

@@ -80,6 +80,8 @@ def _audit_count(runtime: Runtime, record: Json) -> int:
         "material_reconciliation": "reconciliations",
         "equipment_use": "equipment_uses",
         "identity_check": "identity_checks",
+        "batch_sample": "samples",
+        "step_attachment": "attachments",
     }
     for object_type, key in sections.items():
         objects |= {(object_type, str(row["id"])) for row in _list(record, key)}

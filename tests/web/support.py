@@ -22,7 +22,8 @@ from ebr.web.session import COOKIE
 from tests.factories import PASSWORD, csrf_token, login, make_user
 
 # Endpoints that answer without any session (ACC-01): reviewed by hand, not derived from the code under test.
-PUBLIC_ALLOW_LIST = frozenset({"static", "auth.login", "api.health"})
+# The OpenAPI document is public on purpose: the contract only, no data (ebr/web/api/openapi.py says why).
+PUBLIC_ALLOW_LIST = frozenset({"static", "auth.login", "api.health", "api.openapi"})
 # Example values for URL parameters; `any(...)` converters list every option so each variant is called.
 ACTIONS = ("disable", "enable", "unlock", "reset")
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
@@ -162,6 +163,12 @@ def route_calls(app: Flask, user_id: int, kinds: frozenset[str] = frozenset({"pa
         "material_code": ("MAT-NONE",),
         "lot_number": ("LOT-NONE",),
         "document_id": (1,),
+        "order_number": ("PO-NONE",),
+        "client_id": (1,),
+        "message_id": (1,),
+        "form": ("xml", "json"),
+        "sample_id": ("B-NONE-S1",),
+        "sha256": ("0" * 64,),
     }
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):

@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]
 
 from ebr.adapters.batchml.events import events, performance, personnel, qualifications
+from ebr.adapters.batchml.samples import samples
 from ebr.adapters.batchml.xml import Record, add, add_entry, add_nillable, element, items, name_of
 
 SCHEMA_FILE = "BatchML-BatchProductionRecord.xsd"
@@ -67,6 +68,7 @@ def to_batchml(record: Mapping[str, object]) -> bytes:
     personnel(root, rec)
     performance(root, rec)
     qualifications(root, rec)
+    samples(root, rec)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 

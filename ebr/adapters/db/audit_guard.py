@@ -90,6 +90,10 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         spec = GMP_TABLES.get(_table(obj))
         if spec is not None and ctx is not None:
             drafts.extend(_updated(ctx, spec, obj))
+    for obj in session.deleted:
+        spec = GMP_TABLES.get(_table(obj))
+        if spec is not None and ctx is not None:
+            drafts.append(_removed(ctx, spec, obj))
 
 
 def _object_id(obj: object) -> str:
@@ -102,15 +106,24 @@ def _audited_columns(spec: GmpTable, obj: object) -> list[str]:
     return [c for c in columns if c not in spec.operational]
 
 
-def _created(ctx: AuditContext, spec: GmpTable, obj: object) -> EntryDraft:
+def _values(spec: GmpTable, obj: object) -> str:
+    """The audited columns of a row as sorted JSON; secrets redacted."""
     values = {
         col: (REDACTED if col in spec.redacted else text_of(getattr(obj, col))) for col in _audited_columns(spec, obj)
     }
+    return json.dumps(values, sort_keys=True)
+
+
+def _created(ctx: AuditContext, spec: GmpTable, obj: object) -> EntryDraft:
     return ctx.draft(
-        action=Action.CREATE,
-        object_type=spec.object_type,
-        object_id=_object_id(obj),
-        new_value=json.dumps(values, sort_keys=True),
+        action=Action.CREATE, object_type=spec.object_type, object_id=_object_id(obj), new_value=_values(spec, obj)
+    )
+
+
+def _removed(ctx: AuditContext, spec: GmpTable, obj: object) -> EntryDraft:
+    """A deletable GMP row (a BOM line the ERP dropped) leaves its last values in the trail."""
+    return ctx.draft(
+        action=Action.VOID, object_type=spec.object_type, object_id=_object_id(obj), old_value=_values(spec, obj)
     )
 
 

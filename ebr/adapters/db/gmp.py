@@ -92,6 +92,9 @@ GMP_TABLES: dict[str, GmpTable] = {
     "equipment_use": GmpTable("equipment_use"),
     "identity_check": GmpTable("identity_check"),
     "dispensing": GmpTable("dispensing"),
+    # Samples and step attachments: the entry names an attachment's bytes by their SHA-256; the bytes stay in the row.
+    "batch_sample": GmpTable("batch_sample"),
+    "step_attachment": GmpTable("step_attachment", operational=frozenset({"content"})),
     # QA review and release: acknowledgements, audit-trail reviews, decisions and addenda, each appended once.
     "review_mark": GmpTable("review_mark"),
     "trail_review": GmpTable("trail_review"),
@@ -135,6 +138,8 @@ IMMUTABLE_TABLES = frozenset(
         "equipment_use",
         "identity_check",
         "dispensing",
+        "batch_sample",
+        "step_attachment",
         "review_mark",
         "trail_review",
         "batch_decision",

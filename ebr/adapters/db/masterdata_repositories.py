@@ -8,8 +8,9 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ebr.adapters.db.models import ContainerRow, MaterialLotRow, MaterialRow, ProductionOrderRow
-from ebr.app.ports import StoredOrder
+from ebr.adapters.db.models import ContainerRow, MaterialLotRow, MaterialRow, OrderComponentRow, ProductionOrderRow
+from ebr.app.ports import OrderPlan, StoredOrder
+from ebr.domain.erp import BomLine
 from ebr.domain.errors import NotFound
 from ebr.domain.materials import Container, Material, MaterialLot, QcStatus, quantity_text
 from ebr.domain.orders import OrderStatus, ProductionOrder
@@ -96,7 +97,7 @@ class SqlContainerRepository:
         return [_container(r) for r in self._s.scalars(select(ContainerRow).order_by(ContainerRow.barcode))]
 
 
-def _order(r: ProductionOrderRow) -> StoredOrder:
+def _order(r: ProductionOrderRow, bom: tuple[BomLine, ...] = ()) -> StoredOrder:
     order = ProductionOrder(
         r.order_number,
         r.product_code,
@@ -106,13 +107,18 @@ def _order(r: ProductionOrderRow) -> StoredOrder:
         OrderStatus(r.status),
         r.due_date,
     )
+    plan = OrderPlan(r.planned_start, r.planned_end, bom, r.source, r.content_sha256)
     return StoredOrder(
-        r.id, order, r.procedure_version_id, r.created_by, r.created_at, r.status_changed_at, r.status_reason
+        r.id, order, r.procedure_version_id, r.created_by, r.created_at, r.status_changed_at, r.status_reason, plan
     )
 
 
+def _bom_line(r: OrderComponentRow) -> BomLine:
+    return BomLine(r.material_code, Decimal(r.quantity), r.unit)
+
+
 class SqlProductionOrderRepository:
-    """Production orders."""
+    """Production orders with their BOM lines."""
 
     def __init__(self, session: Session) -> None:
         self._s = session
@@ -123,34 +129,60 @@ class SqlProductionOrderRepository:
             raise NotFound(f"No production order {order_id}.")
         return row
 
-    def add(self, order: ProductionOrder, created_by: int | None, at: datetime) -> StoredOrder:
+    def _components(self, order_id: int) -> list[OrderComponentRow]:
+        stmt = select(OrderComponentRow).where(OrderComponentRow.order_id == order_id).order_by(OrderComponentRow.line)
+        return list(self._s.scalars(stmt))
+
+    def _stored(self, row: ProductionOrderRow) -> StoredOrder:
+        return _order(row, tuple(_bom_line(c) for c in self._components(row.id)))
+
+    def add(
+        self, order: ProductionOrder, created_by: int | None, at: datetime, plan: OrderPlan | None = None
+    ) -> StoredOrder:
         row = ProductionOrderRow(
-            order_number=order.order_number,
-            product_code=order.product_code,
-            planned_quantity=quantity_text(order.planned_quantity),
-            unit=order.unit,
-            batch_id=order.batch_id,
             status=str(order.status),
             due_date=order.due_date,
             created_by=created_by,
             created_at=at,
             status_changed_at=at,
             status_reason="",
+            source=(plan or OrderPlan()).source,
         )
+        _set_content(row, order, plan or OrderPlan())
         self._s.add(row)
-        self._s.flush()
-        return _order(row)
+        self._s.flush()  # the id keys the BOM lines and is returned to the caller
+        self._set_bom(row.id, (plan or OrderPlan()).bom)
+        return self._stored(row)
+
+    def revise(self, order_id: int, order: ProductionOrder, plan: OrderPlan) -> StoredOrder:
+        row = self._row(order_id)
+        _set_content(row, order, plan)
+        self._set_bom(order_id, plan.bom)
+        return self._stored(row)
+
+    def _set_bom(self, order_id: int, bom: tuple[BomLine, ...]) -> None:
+        """Lines keep their number: a changed line is an update with old and new value, a dropped line a removal."""
+        current = {c.line: c for c in self._components(order_id)}
+        for number, line in enumerate(bom, start=1):
+            row = current.pop(number, None)
+            if row is None:
+                row = OrderComponentRow(order_id=order_id, line=number)
+                self._s.add(row)
+            row.material_code, row.quantity, row.unit = line.material_code, quantity_text(line.quantity), line.unit
+        for row in current.values():
+            self._s.delete(row)
+        self._s.flush()  # later reads of the order in this unit of work see its new lines
 
     def get(self, order_id: int) -> StoredOrder:
-        return _order(self._row(order_id))
+        return self._stored(self._row(order_id))
 
     def by_number(self, order_number: str) -> StoredOrder | None:
         row = self._s.scalars(select(ProductionOrderRow).where(ProductionOrderRow.order_number == order_number)).first()
-        return _order(row) if row else None
+        return self._stored(row) if row else None
 
     def by_batch_id(self, batch_id: str) -> StoredOrder | None:
         row = self._s.scalars(select(ProductionOrderRow).where(ProductionOrderRow.batch_id == batch_id)).first()
-        return _order(row) if row else None
+        return self._stored(row) if row else None
 
     def set_status(
         self, order_id: int, status: str, at: datetime, reason: str, procedure_version_id: int | None = None
@@ -164,4 +196,17 @@ class SqlProductionOrderRepository:
         stmt = select(ProductionOrderRow).order_by(ProductionOrderRow.id.desc())
         if status is not None:
             stmt = stmt.where(ProductionOrderRow.status == status)
-        return [_order(r) for r in self._s.scalars(stmt)]
+        rows = list(self._s.scalars(stmt))
+        lines: dict[int, list[BomLine]] = {}
+        if rows:
+            components = select(OrderComponentRow).where(OrderComponentRow.order_id.in_([r.id for r in rows]))
+            for c in self._s.scalars(components.order_by(OrderComponentRow.order_id, OrderComponentRow.line)):
+                lines.setdefault(c.order_id, []).append(_bom_line(c))
+        return [_order(r, tuple(lines.get(r.id, ()))) for r in rows]
+
+
+def _set_content(row: ProductionOrderRow, order: ProductionOrder, plan: OrderPlan) -> None:
+    """The order's content and what the ERP planned; status and history stay with their own use cases."""
+    row.order_number, row.product_code, row.batch_id = order.order_number, order.product_code, order.batch_id
+    row.planned_quantity, row.unit = quantity_text(order.planned_quantity), order.unit
+    row.planned_start, row.planned_end, row.content_sha256 = plan.planned_start, plan.planned_end, plan.content_sha256

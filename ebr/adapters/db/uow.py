@@ -24,6 +24,7 @@ from ebr.adapters.db.execution_repositories import (
     SqlStepValueRepository,
     SqlYieldRepository,
 )
+from ebr.adapters.db.inbound_repositories import SqlInboundMessageRepository
 from ebr.adapters.db.masterdata_repositories import (
     SqlContainerRepository,
     SqlMaterialLotRepository,
@@ -36,6 +37,7 @@ from ebr.adapters.db.operations_repositories import (
     SqlTerminalRepository,
     SqlTrainingRepository,
 )
+from ebr.adapters.db.outbox_repositories import SqlOutboxRepository
 from ebr.adapters.db.procedure_repositories import SqlProcedureRepository
 from ebr.adapters.db.repositories import (
     SqlAlertRepository,
@@ -48,6 +50,7 @@ from ebr.adapters.db.repositories import (
     SqlUserRepository,
 )
 from ebr.adapters.db.review_repositories import SqlDecisionRepository, SqlReviewRepository
+from ebr.adapters.db.sample_repositories import SqlAttachmentRepository, SqlSampleRepository
 from ebr.adapters.db.signing_repositories import (
     SqlAcknowledgementRepository,
     SqlBadgeRepository,
@@ -72,8 +75,7 @@ class SqlAlchemyUnitOfWork:
 
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         self.session = self._factory()
-        self.session.info[audit_guard.CONTEXT_KEY] = self._context
-        self.session.info[audit_guard.DRAFTS_KEY] = []
+        self.session.info.update({audit_guard.CONTEXT_KEY: self._context, audit_guard.DRAFTS_KEY: []})
         s = self.session
         self.users = SqlUserRepository(s)
         self.sessions = SqlSessionRepository(s)
@@ -107,11 +109,23 @@ class SqlAlchemyUnitOfWork:
         self.logbook = SqlLogbookRepository(s)
         self.equipment_uses = SqlEquipmentUseRepository(s)
         self.identity_checks = SqlIdentityCheckRepository(s)
-        self.dispensings = SqlDispensingRepository(s)
+        self._step_evidence(s)
         self.reviews = SqlReviewRepository(s)
         self.decisions = SqlDecisionRepository(s)
         self.documents = SqlDocumentRepository(s)
+        self._erp_boundary(s)
         return self
+
+    def _step_evidence(self, s: Session) -> None:
+        """What steps leave behind beside their values: dispensed material, samples and attached files."""
+        self.dispensings = SqlDispensingRepository(s)
+        self.samples = SqlSampleRepository(s)
+        self.attachments = SqlAttachmentRepository(s)
+
+    def _erp_boundary(self, s: Session) -> None:
+        """The ERP boundary: postings going out, messages coming in."""
+        self.outbox = SqlOutboxRepository(s)
+        self.inbound = SqlInboundMessageRepository(s)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -123,13 +137,17 @@ class SqlAlchemyUnitOfWork:
         """Send pending changes (and derive their audit drafts) without committing."""
         self.session.flush()
 
-    def commit(self) -> None:
-        """Flush, chain the audit entries of this transaction, commit: all or nothing."""
+    def chain(self) -> None:
+        """Flush and chain the audit entries so far; they commit or roll back with the rest of the transaction."""
         self.session.flush()  # turns row changes into drafts (audit_guard) before the chain is written
         drafts: list[EntryDraft] = self.session.info[audit_guard.DRAFTS_KEY]
         if drafts:
             self._append_chain(drafts)
             self.session.info[audit_guard.DRAFTS_KEY] = []
+
+    def commit(self) -> None:
+        """Flush, chain the audit entries of this transaction, commit: all or nothing."""
+        self.chain()
         self.session.commit()
 
     def _append_chain(self, drafts: list[EntryDraft]) -> None:

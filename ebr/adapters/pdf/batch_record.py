@@ -19,9 +19,9 @@ from typing import Any
 
 import jinja2
 
-from ebr.adapters.pdf.fetcher import make_fetcher
+from ebr.adapters.pdf.fetcher import EMBEDDED, make_fetcher
 from ebr.adapters.pdf.record_view import record_index
-from ebr.app.ports.documents import RenderFailed
+from ebr.app.ports.documents import STEP_FILE_PREFIX, RenderFailed
 
 TEMPLATE = "template.html.j2"
 PDF_VARIANT = "pdf/a-3b"
@@ -33,6 +33,9 @@ ATTACHMENT_ROLES = {
     ".xml": ("Alternative", "BatchML"),
     ".pdf": ("Source", "The decided batch record (PDF) this document follows"),
 }
+# Files attached to steps (label specimens) are embedded as they are; images among them are also shown.
+STEP_FILE_ROLE = ("Supplement", "A file attached to a step of the batch (label specimen)")
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
 class _Collect(logging.Handler):
@@ -78,7 +81,7 @@ class BatchRecordRenderer:
         draft: bool,
     ) -> bytes:
         """The PDF/A-3b bytes of the record as this copy, with the attachments embedded."""
-        files = {name: _describe(data) for name, data in attachments.items()}
+        files = {name: _describe(name, data) for name, data in attachments.items()}
         html = self.html(record, copy, files, draft)
         return self._pdf(html, _moment(copy), attachments)
 
@@ -112,7 +115,8 @@ class BatchRecordRenderer:
             with _weasyprint_errors() as errors, warnings.catch_warnings():
                 # WeasyPrint opens its sRGB output-intent profile and leaves the file to the garbage collector.
                 warnings.simplefilter("ignore", ResourceWarning)
-                document = HTML(string=html, base_url=base, url_fetcher=make_fetcher([self._dir])).render()
+                fetcher = make_fetcher([self._dir], embedded=attachments)
+                document = HTML(string=html, base_url=base, url_fetcher=fetcher).render()
                 pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=_attachments(attachments, moment))
         except FatalURLFetchingError as exc:
             raise RenderFailed(f"batch record asset: {exc.__cause__ or exc}") from None
@@ -129,6 +133,8 @@ def _attachments(files: Mapping[str, bytes], moment: datetime) -> list[Any]:
     made = []
     for name, data in files.items():
         relationship, description = ATTACHMENT_ROLES.get(Path(name).suffix, ("Unspecified", name))
+        if name.startswith(STEP_FILE_PREFIX):
+            relationship, description = STEP_FILE_ROLE
         made.append(
             Attachment(
                 string=data,
@@ -142,8 +148,14 @@ def _attachments(files: Mapping[str, bytes], moment: datetime) -> list[Any]:
     return made
 
 
-def _describe(data: bytes) -> dict[str, object]:
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+def _describe(name: str, data: bytes) -> dict[str, object]:
+    """An embedded file as the template sees it; an image attached to a step also gets the URL it is shown from."""
+    image = name.startswith(STEP_FILE_PREFIX) and data.startswith(IMAGE_MAGIC)
+    return {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "image": f"{EMBEDDED}{name}" if image else "",
+    }
 
 
 def _moment(copy: Mapping[str, object]) -> datetime:

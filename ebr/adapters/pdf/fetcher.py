@@ -1,10 +1,14 @@
-"""A URL fetcher that serves only files below allowed folders: no network, no file:// escapes."""
+"""A URL fetcher that serves only files below allowed folders and files the document embeds: no network, no
+file:// escapes."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+
+EMBEDDED = "embedded:"  # a file the PDF carries as an attachment (a label specimen), shown from its own bytes
 
 
 class RefusedResource(Exception):
@@ -24,15 +28,28 @@ def resolve(url: str, roots: list[Path]) -> Path:
     return path
 
 
-def make_fetcher(allowed_dirs: list[Path]) -> Any:
-    """A WeasyPrint url_fetcher limited to the given folders; a refused or missing asset stops the rendering
-    (WeasyPrint would otherwise drop it with a logged warning and render without it)."""
+def embedded_file(url: str, embedded: Mapping[str, bytes]) -> tuple[bytes, str]:
+    """The bytes and type of a file the document embeds itself, named by an embedded: URL."""
+    name = url.removeprefix(EMBEDDED)
+    if name not in embedded:
+        raise RefusedResource(f"{name[:80]} is not a file this document embeds")
+    return embedded[name], _mime(Path(name))
+
+
+def make_fetcher(allowed_dirs: list[Path], embedded: Mapping[str, bytes] | None = None) -> Any:
+    """A WeasyPrint url_fetcher limited to the given folders and to the files the document embeds (embedded:
+    URLs); a refused or missing asset stops the rendering (WeasyPrint would otherwise drop it with a logged warning
+    and render without it)."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse  # heavy import: only when a PDF is made
 
     roots = [d.resolve() for d in allowed_dirs]
+    files = dict(embedded or {})
 
     class LibraryFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint is untyped
         def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith(EMBEDDED):
+                content, mime = embedded_file(url, files)
+                return URLFetcherResponse(url, content, {"Content-Type": mime})
             path = resolve(url, roots)
             return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": _mime(path)})
 
@@ -45,5 +62,7 @@ def _mime(path: Path) -> str:
         ".ttf": "font/ttf",
         ".woff2": "font/woff2",
         ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
         ".svg": "image/svg+xml",
     }.get(path.suffix, "application/octet-stream")

@@ -18,7 +18,9 @@ from ebr.app.ports.equipment import (
     IdentityCheckRepository,
     LogbookRepository,
 )
+from ebr.app.ports.erp import OutboxRepository
 from ebr.app.ports.execution import BatchActionRepository, DeviationRepository, StepValueRepository, YieldRepository
+from ebr.app.ports.inbound import InboundMessageRepository
 from ebr.app.ports.masterdata import (
     ContainerRepository,
     MaterialLotRepository,
@@ -28,6 +30,7 @@ from ebr.app.ports.masterdata import (
 from ebr.app.ports.operations import IncidentRepository, TerminalRepository, TrainingRepository
 from ebr.app.ports.procedures import ProcedureRepository
 from ebr.app.ports.review import DecisionRepository, ReviewRepository
+from ebr.app.ports.samples import AttachmentRepository, SampleRepository
 from ebr.app.ports.signing import (
     AcknowledgementRepository,
     BadgeRepository,
@@ -319,11 +322,19 @@ class UnitOfWork(Protocol):
     @property
     def dispensings(self) -> DispensingRepository: ...
     @property
+    def samples(self) -> SampleRepository: ...
+    @property
+    def attachments(self) -> AttachmentRepository: ...
+    @property
     def reviews(self) -> ReviewRepository: ...
     @property
     def decisions(self) -> DecisionRepository: ...
     @property
     def documents(self) -> DocumentRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def inbound(self) -> InboundMessageRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
@@ -331,6 +342,9 @@ class UnitOfWork(Protocol):
     ) -> None: ...
     def commit(self) -> None: ...
     def flush(self) -> None: ...
+    def chain(self) -> None:
+        """Write this transaction's audit entries now (not yet committed), so a read later in it sees them."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -17,6 +17,9 @@ ADDENDUM = "addendum"
 KINDS = (CANDIDATE, RELEASED, REJECTED, ADDENDUM)
 CURRENT = "current"
 SUPERSEDED = "superseded"
+# Files attached to the batch's steps (label specimens) are embedded in its PDF as attachment-<id>.<png|jpg|pdf>.
+STEP_FILE_PREFIX = "attachment-"
+STEP_FILE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "application/pdf": ".pdf"}
 
 
 class RenderFailed(Exception):

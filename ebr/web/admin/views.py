@@ -192,7 +192,20 @@ def api_clients() -> str | tuple[str, int]:
             flash(str(refused), "error")
     elif request.method == "POST":
         _valid(form)
-    return render_template("admin/api_clients.html", form=form, token=token)
+    clients = services().api_clients.list()
+    return render_template(
+        "admin/api_clients.html", form=form, token=token, clients=clients, revoke_form=ReasonForm(formdata=None)
+    )
+
+
+@bp.route("/api-clients/<int:client_id>/revoke", methods=["POST"])
+@page(Permission.USERS_MANAGE)
+def revoke_api_client(client_id: int) -> BaseResponse:
+    """Revoke a machine client's token at once, with the reason (PWD-04); the client is kept, never deleted."""
+    form = _valid(ReasonForm())
+    services().api_clients.revoke(actor(), client_id, form.reason.data, info())
+    flash("API client revoked: its token is refused from now on.", "success")
+    return redirect(url_for("admin.api_clients"))
 
 
 F = TypeVar("F", bound=FlaskForm)

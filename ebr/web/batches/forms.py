@@ -95,3 +95,18 @@ class CaptureForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type i
 
     field = StringField("Field", validators=[DataRequired(), Length(max=100)])
     equipment = StringField("Equipment", validators=[Optional(), Length(max=64)])
+
+
+class SampleResultForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """A laboratory result linked to a sample, with whether it conforms and the reason; in force when QA signs."""
+
+    sample_id = StringField("Sample", validators=[DataRequired(), Length(max=80)])
+    result = StringField("Result", validators=[DataRequired(), Length(max=500)])
+    conforms = SelectField("Conforms to its specification", choices=["yes", "no"])
+    reason = StringField("Reason (report, reference)", validators=REASON)
+
+
+class AttachmentForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """A file for a step's attachment field (the file itself is read from the request's files)."""
+
+    field = StringField("Field", validators=[DataRequired(), Length(max=100)])

@@ -14,6 +14,7 @@ from ebr.web.batches.forms import (
     CloseForm,
     DeviationForm,
     DispositionForm,
+    SampleResultForm,
     StartForm,
     StepActionForm,
 )
@@ -60,6 +61,10 @@ def batch(batch_id: str) -> str:
         deviation_form=DeviationForm(),
         disposition_form=DispositionForm(),
         close_form=CloseForm(),
+        samples=services().samples.samples(batch_id),
+        device=services().samples.device(batch_id),
+        attachments=services().attachments.for_batch(batch_id),
+        result_form=SampleResultForm(),
     )
 
 

@@ -108,8 +108,10 @@ def test_a_document_with_a_dtd_or_entity_is_refused_unread(hostile: bytes) -> No
     assert not any("passwd" in p or "root:" in p for p in problems)
 
 
-def test_the_packaged_schemas_are_exactly_what_the_record_schema_needs_with_mesas_acknowledgement() -> None:
-    needed, todo = set(), ["BatchML-BatchProductionRecord.xsd"]
+def test_the_packaged_schemas_are_exactly_what_the_entry_schemas_need_with_mesas_acknowledgement() -> None:
+    entry_points = ["BatchML-BatchProductionRecord.xsd", "B2MML-OperationsPerformance.xsd"]
+    entry_points += ["B2MML-OperationsSchedule.xsd", "B2MML-Material.xsd"]  # the ERP's messages
+    needed, todo = set(), list(entry_points)
     while todo:
         name = todo.pop()
         if name in needed:

@@ -33,6 +33,7 @@ from ebr.bootstrap import Runtime, build
 from ebr.config import Settings
 from ebr.domain.audit import to_utc_text
 from tests.app.execution_support import Floor
+from tests.app.items_support import link_results
 from tests.app.record_support import granulation_batch
 from tests.app.review_support import acknowledge_all, decide, review_trail, reviewer
 from tests.factories import actor_of
@@ -83,6 +84,7 @@ def rendered(
     rt = build(settings, clock=clock, alert_sink=RecordingAlertSink(), notifier=RecordingNotifier())
     floor = granulation_batch(rt, clock)
     _settle_deviations(floor)
+    link_results(floor)  # the blend uniformity result from the laboratory, linked by QA before release
     rt.services.review.submit_for_review(actor_of(floor.supervisor.user), floor.batch_id, "record checked")
     clock.advance(minutes=2)
     stored = rt.services.documents.render_candidate(floor.batch_id)

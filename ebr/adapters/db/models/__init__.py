@@ -25,6 +25,7 @@ from ebr.adapters.db.models.execution import (
 from ebr.adapters.db.models.masterdata import ContainerRow, MaterialLotRow, MaterialRow, ProductionOrderRow
 from ebr.adapters.db.models.procedures import BundleFileRow, ProcedureVersionRow, ProductProcedureRow
 from ebr.adapters.db.models.review import BatchAddendumRow, BatchDecisionRow, ReviewMarkRow, TrailReviewRow
+from ebr.adapters.db.models.samples import BatchSampleRow, StepAttachmentRow
 from ebr.adapters.db.models.signing import (
     AcknowledgementRow,
     BadgeRow,
@@ -49,6 +50,7 @@ __all__ = [
     "BatchDocumentRow",
     "BatchEngineStateRow",
     "BatchRow",
+    "BatchSampleRow",
     "BatchYieldRow",
     "BundleFileRow",
     "ChallengeRow",
@@ -79,6 +81,7 @@ __all__ = [
     "SettingChangeRow",
     "SignatureRow",
     "SigningKeyRow",
+    "StepAttachmentRow",
     "StepRecordRow",
     "StepValueRow",
     "SystemStateRow",
