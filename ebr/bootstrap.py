@@ -32,7 +32,7 @@ from ebr.adapters.erp.http import ErpTimeouts, HttpErpTransport
 from ebr.adapters.modbus.client import ModbusReader
 from ebr.adapters.notify.notifiers import EmailNotifier, LogNotifier, WebhookNotifier
 from ebr.adapters.passwords.argon2 import Argon2Hasher
-from ebr.adapters.pdf.batch_record import BatchRecordRenderer
+from ebr.adapters.pdf.batch_record import ADDENDUM_TEMPLATE, BatchRecordRenderer
 from ebr.adapters.pdf.render import PdfRenderer
 from ebr.adapters.pki.keys import PRODUCTION_KDF, TEST_KDF, SitePki
 from ebr.adapters.pki.pades import PadesSigner
@@ -193,7 +193,9 @@ def _signed_pdfs(
     candidate = CandidatePdf(uow, CandidateMatchesRecord(procedures), PadesSigner(keys), settings.tsa_url)
     if release_check is not None:
         return SignedPdfs(release_check, None, None)
-    renderer = BatchRecordRenderer(settings.library_dir / "reports" / "addendum", version, indexed=False)
+    # The addendum shares the batch record's folder, style sheet and fonts.
+    reports = settings.library_dir / "reports" / "batch_record"
+    renderer = BatchRecordRenderer(reports, version, ADDENDUM_TEMPLATE)
     addendum = AddendumPdf(uow, records, renderer, PadesSigner(keys), settings.tsa_url)
     return SignedPdfs(candidate, candidate, addendum)
 

@@ -24,6 +24,7 @@ from ebr.adapters.pdf.record_view import record_index
 from ebr.app.ports.documents import STEP_FILE_PREFIX, RenderFailed
 
 TEMPLATE = "template.html.j2"
+ADDENDUM_TEMPLATE = "addendum.html.j2"  # the signed revision an approved addendum makes (QA-05)
 PDF_VARIANT = "pdf/a-3b"
 # The report fonts are DejaVu, installed with the application: any other face in the output means a fallback
 # the template did not ask for (a font missing on this host), which an archived copy must not hide.
@@ -63,10 +64,11 @@ def _weasyprint_errors() -> Iterator[_Collect]:
 class BatchRecordRenderer:
     """Implements ports.RecordRenderer with the library's reports/batch_record template."""
 
-    def __init__(self, reports_dir: Path, software_version: str, indexed: bool = True) -> None:
+    def __init__(self, reports_dir: Path, software_version: str, template: str = TEMPLATE) -> None:
         self._dir = reports_dir
         self._version = software_version
-        self._indexed = indexed  # the batch record has an index; a shorter document (an addendum) has none
+        self._template = template
+        self._indexed = template == TEMPLATE  # the record has an index; a shorter document (an addendum) has none
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(reports_dir),
             autoescape=True,
@@ -98,13 +100,13 @@ class BatchRecordRenderer:
             "renderer_version": self._version,
         }
         try:
-            return self._env.get_template(TEMPLATE).render(context)
+            return self._env.get_template(self._template).render(context)
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderFailed(f"batch record template {exc.name or TEMPLATE}, line {exc.lineno}: {exc}") from exc
+            raise RenderFailed(f"batch record template {exc.name or self._template}, line {exc.lineno}: {exc}") from exc
         except jinja2.TemplateNotFound as exc:
             raise RenderFailed(f"batch record template {exc.name} not found in the library's reports") from exc
         except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise RenderFailed(f"batch record template {TEMPLATE}: {type(exc).__name__}: {exc}") from exc
+            raise RenderFailed(f"batch record template {self._template}: {type(exc).__name__}: {exc}") from exc
 
     def _pdf(self, html: str, moment: datetime, attachments: Mapping[str, bytes]) -> bytes:
         from weasyprint import HTML
@@ -121,7 +123,7 @@ class BatchRecordRenderer:
         except FatalURLFetchingError as exc:
             raise RenderFailed(f"batch record asset: {exc.__cause__ or exc}") from None
         if errors.messages:
-            raise RenderFailed(f"batch record template {TEMPLATE}: {'; '.join(errors.messages)}")
+            raise RenderFailed(f"batch record template {self._template}: {'; '.join(errors.messages)}")
         _check_fonts({font.family for font in document.fonts.values()})
         return pdf
 
