@@ -49,9 +49,12 @@ class ErpPostings:
 
     def after_change(self, uow: UnitOfWork, batch_pk: int, at: datetime) -> None:
         """After a step signature or a batch action: post what the batch's state now means to the ERP, once."""
+        batch = uow.batches.by_pk(batch_pk).batch
+        status = batch.status
+        if status not in (BatchStatus.COMPLETED, BatchStatus.CANCELLED):
+            return  # a step of a running batch: nothing for the ERP yet
         uow.chain()  # the record the posting is made from includes this transaction's own audit entries
-        status = uow.batches.by_pk(batch_pk).batch.status
-        posted = {p.kind for p in uow.outbox.for_aggregate(uow.batches.by_pk(batch_pk).batch.id)}
+        posted = {p.kind for p in uow.outbox.for_aggregate(batch.id)}
         if status is BatchStatus.COMPLETED and PostingKind.COMPLETION not in posted:
             self._post(uow, batch_pk, PostingKind.COMPLETION, at)
         elif status is BatchStatus.CANCELLED and PostingKind.ABORTED not in posted:
