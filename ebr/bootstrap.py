@@ -239,6 +239,45 @@ def equipment_classes(library_dir: Path) -> Callable[[], frozenset[str]]:
     return classes
 
 
+@dataclass(frozen=True)
+class _Core:
+    """The adapters and caches every service shares."""
+
+    clock: Clock
+    uow: SqlUnitOfWorkFactory
+    sealer: Ed25519Sealer
+    hasher: Argon2Hasher
+    alerts: AlertService
+    version: Version
+    keys: SitePki
+    library: FolderLibrary
+    runtime: SpiffRuntime
+    execution: Execution
+    procedures: ProcedureCache
+
+
+def _core(settings: Settings, engine: Engine, clock: Clock, alert_sink: AlertSink | None) -> _Core:
+    sealer = Ed25519Sealer(settings.instance_path / "audit-seal.key")
+    uow = SqlUnitOfWorkFactory(engine, sealer)
+    sink = alert_sink or (
+        WebhookAlertSink(settings.alert_webhook_url) if settings.alert_webhook_url else LogAlertSink()
+    )
+    library, runtime = FolderLibrary(settings.library_dir), SpiffRuntime()
+    return _Core(
+        clock,
+        uow,
+        sealer,
+        Argon2Hasher(fast_for_tests=settings.fast_password_hashing),
+        AlertService(uow, clock, sink),
+        Version(ebr.__version__, build_commit(settings)),
+        SitePki(settings.instance_path, TEST_KDF if settings.fast_password_hashing else PRODUCTION_KDF),
+        library,
+        runtime,
+        Execution(),
+        ProcedureCache(library, runtime),
+    )
+
+
 def build(
     settings: Settings,
     clock: Clock | None = None,
@@ -256,30 +295,36 @@ def build(
     if current_revision(engine) is None:
         engine.dispose()
         raise ConfigError("The database has no schema: run `ebr db upgrade` first.")
-    clock = clock or SystemClock()
-    sealer = Ed25519Sealer(settings.instance_path / "audit-seal.key")
-    uow = SqlUnitOfWorkFactory(engine, sealer)
-    hasher = Argon2Hasher(fast_for_tests=settings.fast_password_hashing)
-    sink = alert_sink or (
-        WebhookAlertSink(settings.alert_webhook_url) if settings.alert_webhook_url else LogAlertSink()
+    core = _core(settings, engine, clock or SystemClock(), alert_sink)
+    incidents = IncidentService(core.uow, core.clock, notifier or notifier_for(settings))
+    services = _services(settings, core, incidents, reader or ModbusReader(core.clock.now), release_check)
+    return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})
+
+
+def _services(
+    settings: Settings,
+    core: _Core,
+    incidents: IncidentService,
+    reader: DeviceReader,
+    release_check: ReleaseCandidateCheck | None,
+) -> Services:
+    uow, clock, hasher, alerts, keys, procedures = (
+        core.uow,
+        core.clock,
+        core.hasher,
+        core.alerts,
+        core.keys,
+        core.procedures,
     )
-    alerts = AlertService(uow, clock, sink)
-    version = Version(ebr.__version__, build_commit(settings))
-    pdf = PdfRenderer(str(version))
-    checkpoints = FileCheckpointStore(settings.instance_path / "audit-checkpoints.jsonl")
-    keys = SitePki(settings.instance_path, TEST_KDF if settings.fast_password_hashing else PRODUCTION_KDF)
-    library = FolderLibrary(settings.library_dir)
-    runtime = SpiffRuntime()
-    execution = Execution()
-    procedures = ProcedureCache(library, runtime)
+    version, library, runtime, execution = str(core.version), core.library, core.runtime, core.execution
     exporter = BatchMLExporter()
-    records = RecordService(uow, clock, procedures, str(version), exporter)
-    renderer = BatchRecordRenderer(settings.library_dir / "reports" / "batch_record", str(version))
-    pdfs = _signed_pdfs(settings, uow, records, procedures, keys, str(version), release_check)
+    records = RecordService(uow, clock, procedures, version, exporter)
+    renderer = BatchRecordRenderer(settings.library_dir / "reports" / "batch_record", version)
+    pdfs = _signed_pdfs(settings, uow, records, procedures, keys, version, release_check)
     postings = ErpPostings(procedures, posting_encoder(), PerformanceReader(), settings.site_id)
     signables = _signables(clock, library, runtime, procedures, execution, pdfs, postings)
-    incidents = IncidentService(uow, clock, notifier or notifier_for(settings))
-    services = Services(
+    checkpoints = FileCheckpointStore(settings.instance_path / "audit-checkpoints.jsonl")
+    return Services(
         clock=clock,
         uow=uow,
         hasher=hasher,
@@ -287,18 +332,18 @@ def build(
         auth=AuthService(uow, clock, hasher, alerts, keys),
         sessions=SessionService(uow, clock),
         settings=SettingsService(uow, clock),
-        trail=TrailService(uow, clock, sealer, checkpoints, pdf.audit_trail),
+        trail=TrailService(uow, clock, core.sealer, checkpoints, PdfRenderer(version).audit_trail),
         alerts=alerts,
-        system=SystemService(uow, clock, version),
+        system=SystemService(uow, clock, core.version),
         api_clients=ApiClientService(uow, clock),
         signing=SigningService(uow, clock, hasher, keys, alerts, signables),
         policy=PolicyService(uow, clock, signature_policy.reader(settings.library_dir)),
         procedures=ProcedureService(uow, clock, library, runtime),
         masterdata=MasterDataService(uow, clock),
         orders=OrderService(uow, clock),
-        batches=BatchService(uow, clock, execution, runtime, str(version)),
+        batches=BatchService(uow, clock, execution, runtime, version, recipes=procedures),
         execution=ExecutionService(uow, clock, procedures),
-        capture=CaptureService(uow, clock, procedures, reader or ModbusReader(clock.now)),
+        capture=CaptureService(uow, clock, procedures, reader),
         incidents=incidents,
         training=TrainingService(uow, clock),
         terminals=TerminalService(uow, clock),
@@ -313,4 +358,3 @@ def build(
         samples=SampleService(uow, clock, procedures),
         attachments=AttachmentService(uow, clock, procedures),
     )
-    return Runtime(settings, services, engine, f"{ratelimit.SCHEME}://", {"engine": engine})

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ebr.app.accounts import require, require_reason
 from ebr.app.context import Actor, AuditContext, RequestInfo
+from ebr.app.execution_context import ProcedureCache
 from ebr.app.ports import (
     BatchEngine,
     Clock,
@@ -46,12 +47,14 @@ class BatchService:
         engine: BatchEngine,
         runtime: ProcedureRuntime,
         software_version: str = "unknown",
+        recipes: ProcedureCache | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._engine = engine
         self._runtime = runtime
         self._version = software_version
+        self._recipes = recipes
 
     def start(
         self, actor: Actor, order_id: int, reason: str = "batch started", request: RequestInfo | None = None
@@ -64,6 +67,8 @@ class BatchService:
                 require(uow.users.get(actor.user_id), Permission.BATCH_EXECUTE)
             order = _startable_order(uow, order_id)
             version = _version_to_start(uow, order.product_code, now)
+            if self._recipes is not None:  # an order the master cannot be scaled to is refused, with the reason
+                self._recipes.get(uow, version.id).scaled_for(order.planned_quantity, order.unit)
             created = Batch(order.batch_id, order.order_number, order.product_code, version.id, version.content_hash)
             started, _ = created.start(now, actor.user_id or 0)  # 0: the system itself
             advance = self._engine.start(uow.procedures.bundle(version.id), {})

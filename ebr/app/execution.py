@@ -18,6 +18,7 @@ from ebr.app.execution_context import READY, ProcedureCache, check_open, check_p
 from ebr.app.execution_corrections import Entry, store
 from ebr.app.execution_results import CalculationFailed, evaluate
 from ebr.app.execution_views import BatchView, StepView, batch_view, step_view
+from ebr.app.execution_voids import void_entry
 from ebr.app.incidents import open_incident
 from ebr.app.ports import Clock, StoredAction, StoredDeviation, StoredValue, UnitOfWorkFactory
 from ebr.app.scans import ScanRefused
@@ -72,6 +73,20 @@ class ExecutionService:
                 raise
             uow.commit()
         return value
+
+    def void(
+        self, actor: Actor, batch_id: str, step_pk: int, value_pk: int, reason: str, request: RequestInfo
+    ) -> StoredValue:
+        """Void an entry of a step not yet signed, with its reason; the entry stays on record (REC-02, REC-04)."""
+        why = require_reason(reason)
+        ctx = self._ctx(actor, f"entry voided: {why}", request)
+        with self._uow(ctx) as uow:
+            assert actor.user_id is not None
+            user = uow.users.get(actor.user_id)
+            require(user, Permission.BATCH_EXECUTE)
+            voided = void_entry(uow, load_step(uow, self._cache, batch_id, step_pk), value_pk, user, why, ctx)
+            uow.commit()
+        return voided
 
     def field(self, batch_id: str, step_pk: int, field_id: str) -> FieldDefinition:
         """One field of the step's form; a step of another batch is not found, an unknown field is bad input."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,6 +17,7 @@ from ebr.domain.batch import check_can_execute
 from ebr.domain.calculations import parse
 from ebr.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from ebr.domain.procedure import ProcedureBundle
+from ebr.domain.scaling import NominalBatch, scale_factor, scaled_form
 from ebr.domain.steps import EquipmentClass, FieldDefinition, FormDefinition, StepDefinition
 
 READY, PERFORMED, COMPLETED, SKIPPED, CANCELLED = "ready", "performed", "completed", "skipped", "cancelled"
@@ -34,10 +35,20 @@ class Procedure:
     steps: dict[str, StepDefinition]
     forms: dict[str, FormDefinition]
     equipment: dict[str, EquipmentClass]
+    nominal: NominalBatch | None = None
+    factor: Decimal = Decimal(1)  # the batch's scale factor, once scaled_for applied it
 
     def form(self, step: StepDefinition) -> FormDefinition:
         """The step's form (the importer refused any bundle whose step lacks its form)."""
         return self.forms[step.form_id]
+
+    def scaled_for(self, planned: Decimal, unit: str) -> Procedure:
+        """The control recipe of a batch of this planned quantity: scaled limits times planned ÷ nominal (BR-02)."""
+        factor = scale_factor(self.nominal, planned, unit)
+        if factor == 1:
+            return self
+        forms = {form_id: scaled_form(form, factor) for form_id, form in self.forms.items()}
+        return replace(self, forms=forms, factor=factor)
 
 
 class ProcedureCache:
@@ -58,7 +69,11 @@ class ProcedureCache:
                 return self._entries[version_id]
         bundle = uow.procedures.bundle(version_id)
         found = Procedure(
-            bundle, self._runtime.steps(bundle), self._library.forms(bundle), self._library.equipment(bundle)
+            bundle,
+            self._runtime.steps(bundle),
+            self._library.forms(bundle),
+            self._library.equipment(bundle),
+            self._library.nominal_batch(bundle),
         )
         with self._lock:
             self._entries[version_id] = found
@@ -99,9 +114,18 @@ def load_step(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, step_pk: in
 
 def assemble(uow: UnitOfWork, cache: ProcedureCache, batch: StoredBatch, record: StoredStep) -> StepContext:
     """The step record with its definition and form from the batch's pinned procedure version."""
-    procedure = cache.get(uow, batch.batch.procedure_version_id)
+    procedure = control_recipe(uow, cache, batch)
     step = procedure.steps[record.step_id]
     return StepContext(batch, record, step, procedure.form(step), procedure)
+
+
+def control_recipe(uow: UnitOfWork, cache: ProcedureCache, batch: StoredBatch) -> Procedure:
+    """The batch's pinned procedure scaled to its order's planned quantity."""
+    procedure = cache.get(uow, batch.batch.procedure_version_id)
+    if procedure.nominal is None:
+        return procedure
+    order = uow.orders.get(batch.order_id).order
+    return procedure.scaled_for(order.planned_quantity, order.unit)
 
 
 def check_open(context: StepContext, *allowed: str) -> None:

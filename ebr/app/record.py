@@ -21,11 +21,13 @@ from ebr.app.ports.records import BatchRecordExporter
 from ebr.app.record_asof import evidence_at
 from ebr.app.record_evidence import ACTION_SIGNATURES, Evidence, gather, system_context
 from ebr.app.record_items import attachment, device_identification, packaging, samples
+from ebr.app.record_recipe import control_recipe
 from ebr.app.record_sections import (
     Json,
     People,
     action,
     audit_entry,
+    charged,
     deviation,
     dispensing,
     equipment_use,
@@ -140,7 +142,8 @@ def _dispensings(evidence: Evidence, step_lines: list[Json], people: People) -> 
     for row in evidence.dispensings:
         verifier = verifiers.get(row.step_record_id)
         lot = evidence.lots.get((row.material_code, row.lot_number))
-        found.append(dispensing(row, lot, verifier if isinstance(verifier, dict) else None, people))
+        line = dispensing(row, lot, verifier if isinstance(verifier, dict) else None, people)
+        found.append(line | charged(row.label, evidence.checks, people))
     return found
 
 
@@ -168,6 +171,7 @@ def build_record(evidence: Evidence) -> dict[str, object]:
         "batch": _batch(evidence, people),
         "order": _order(evidence, people),
         "procedure": _procedure(evidence),
+        "control_recipe": control_recipe(evidence),
         "produced_lot": _produced(evidence),
         "procedure_tree": procedure_tree(evidence, step_lines),
         "steps": step_lines,

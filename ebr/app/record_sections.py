@@ -92,6 +92,7 @@ def value(row: StoredValue, label: str, superseded_by: int | None, current: bool
         "current": current,
         "signature_id": row.signature_id,
         "deviation_id": row.deviation_id,
+        "void_reason": row.void_reason,
     }
 
 
@@ -180,6 +181,16 @@ def dispensing(row: Dispensing, lot: MaterialLot | None, verifier: Json | None, 
         "verified_by": verifier,
         "terminal": row.terminal,
         "deviation_id": row.deviation_id,
+    }
+
+
+def charged(label: str, checks: Iterable[IdentityCheck], people: People) -> Json:
+    """Who added a dispensed container to the process: the first passed scan of its label at a later step."""
+    scan = next((c for c in checks if c.passed and c.kind == "material_lot" and c.barcode == label), None)
+    return {
+        "added_by": people(scan.checked_by) if scan else None,
+        "added_at": when(scan.checked_at) if scan else None,
+        "added_step_record_id": scan.step_record_id if scan else None,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 
@@ -25,6 +25,13 @@ class Limit:
     min_exclusive: bool = False
     max_exclusive: bool = False
     unit: str = ""
+    scaled: bool = False  # target and tolerance are per nominal batch, multiplied by the batch's scale factor
+
+    def times(self, factor: Decimal) -> Limit:
+        """This limit for a batch of factor times the nominal size: target and tolerance scaled, min/max as written."""
+        if not self.scaled or self.target is None or self.tolerance is None:
+            return self
+        return replace(self, target=self.target * factor, tolerance=self.tolerance * factor)
 
     def bounds(self) -> tuple[Decimal | None, Decimal | None]:
         """The effective low and high bound: the tighter of target ± tolerance and min/max."""

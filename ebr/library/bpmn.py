@@ -18,6 +18,7 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 FORM = "ebr:form"
 EQUIPMENT = "ebr:equipment"
+BATCH_SIZE = "ebr:batchSize"  # on the process: the nominal batch size the master's quantities are written for
 _DECLARED_ENCODING = re.compile(r"""\s*<\?xml[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
 SAFE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")  # usable as a file or folder name
 
@@ -48,6 +49,7 @@ class BpmnFile:
     calls: tuple[Reference, ...]
     forms: tuple[Reference, ...]
     equipment: tuple[Reference, ...]
+    batch_sizes: tuple[Reference, ...] = ()
 
     def main(self) -> Process:
         """The procedure's process: the only one, or the only executable one."""
@@ -104,6 +106,7 @@ def read(path: str, content: bytes) -> BpmnFile:
         calls=calls,
         forms=tuple(ref for name, ref in properties if name == FORM),
         equipment=tuple(ref for name, ref in properties if name == EQUIPMENT),
+        batch_sizes=tuple(ref for name, ref in properties if name == BATCH_SIZE),
     )
 
 

@@ -233,6 +233,7 @@ def _limit(limits: Mapping[str, Any], unit: str) -> Limit:
         min_exclusive=bool(limits.get("min_exclusive", False)),
         max_exclusive=bool(limits.get("max_exclusive", False)),
         unit=unit,
+        scaled=bool(limits.get("scale", False)),
     )
 
 

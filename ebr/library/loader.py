@@ -20,8 +20,9 @@ from pathlib import Path, PurePosixPath
 from ebr.app.ports import LintProblem
 from ebr.domain.errors import NotFound
 from ebr.domain.procedure import ProcedureBundle
+from ebr.domain.scaling import NominalBatch
 from ebr.domain.steps import EquipmentClass, FieldDefinition, FormDefinition
-from ebr.library import bpmn, equipment, forms
+from ebr.library import batch_size, bpmn, equipment, forms
 from ebr.library.errors import ContentInvalid, refuse
 
 WORKFLOWS = "workflows"
@@ -94,7 +95,11 @@ class FolderLibrary:
 
     def problems(self, bundle: ProcedureBundle) -> list[LintProblem]:
         """Unreadable files, schema problems of forms and equipment, and referenced files the bundle lacks."""
-        return list(dict.fromkeys(_problems(bundle.files)))
+        return list(dict.fromkeys(_problems(bundle.files) + batch_size.problems(bundle)))
+
+    def nominal_batch(self, bundle: ProcedureBundle) -> NominalBatch | None:
+        """The batch size the master's scaled quantities are written for (ebr:batchSize on the process)."""
+        return batch_size.nominal_batch(bundle)
 
     # --- building -------------------------------------------------------------------------------------------
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from ebr.adapters.batchml.export import BatchMLExporter
 from ebr.app.context import Actor, AuditContext
 from ebr.app.execution_context import ProcedureCache
 from ebr.app.execution_corrections import Entry
+from ebr.app.execution_views import StepLine
 from ebr.app.genealogy import GenealogyService
 from ebr.app.ports import StoredStep
 from ebr.app.record import RecordService
@@ -96,15 +99,19 @@ def _run_step(floor: Floor, clock: FakeClock) -> None:
     floor.relogin()
 
 
-def granulation_batch(rt: Runtime, clock: FakeClock) -> Floor:
+def granulation_batch(
+    rt: Runtime, clock: FakeClock, before_step: Callable[[Floor, StepLine], None] | None = None
+) -> Floor:
     """The granulation procedure start to finish: dispensings of five lots, a hold and resume, a rework loop, an
     out-of-limit LOD deviation dispositioned and closed, dual signatures, a yield, reconciliations, and a signed
-    correction of a value after its step was signed."""
+    correction of a value after its step was signed. before_step may act on each step before it is performed."""
     floor = running_batch(rt, "granulation", "PARA-500")
     held = False
     for _ in range(200):
         if not floor.open_steps():
             break
+        if before_step is not None:
+            before_step(floor, floor.open_steps()[0])
         if floor.open_steps()[0].record.step_id == "dry_mix" and not held:
             floor.act("hold", floor.supervisor, "held", "granulator alarm under investigation")
             clock.advance(minutes=3)

@@ -2,7 +2,7 @@
 
 Mapping (the record's sections → BatchML):
 * header: ID, BatchID and LotID are the batch id, MaterialDefinitionID the product, RecordStatus the batch status;
-* ChangeHistory: one Change per value row that superseded another (pre-change value and reason);
+* ChangeHistory: one Change per value row that superseded another (pre-change value and reason), voids included;
 * ControlRecipes: the pinned procedure (id, version, content hash, approvals, batch size) with the executed
   procedure tree as nested RecipeElements: Procedure → UnitProcedure → Operation → Phase (one per step record);
 * DataSets: one DataSet per step record with values, one OrderedData/DataValue per value row, superseded included;
@@ -125,7 +125,8 @@ def _changes(root: etree._Element, rec: Record) -> None:
     history = add(root, "ChangeHistory")
     for row in changed:
         change = add_entry(history, "Change", f"change-{row['id']}", "Change", row["captured_at"])
-        add(change, "Description", f"{row['label']} changed by {name_of(row['captured_by'])}")
+        verb = "VOIDED" if row.get("void_reason") else "changed"  # a void is a change to no value, with its reason
+        add(change, "Description", f"{row['label']} {verb} by {name_of(row['captured_by'])}")
         add(change, "RecordReference", f"value-{row['supersedes_id']}")
         previous = values.get(row["supersedes_id"])
         prechange = add(change, "PrechangeData")
@@ -235,4 +236,5 @@ def _ordered(data_set: etree._Element, index: int, row: Record) -> None:
     data = add(ordered, "DataValue")
     add(data, "TagIndex", index)
     add(data, "Value", "" if row["value"] is None else row["value"])
-    add(data, "Quality", "current" if row["current"] else f"superseded by value-{row['superseded_by']}")
+    state = "current" if row["current"] else f"superseded by value-{row['superseded_by']}"
+    add(data, "Quality", f"VOIDED: {row['void_reason']}; {state}" if row.get("void_reason") else state)

@@ -37,6 +37,12 @@ class StoredValue:
     tag: str = ""  # and its tag
     quality: str = ""  # "good" for a validated device read
     device_detail: str = ""  # canonical JSON: endpoint, register, data type, orders, scale, status at the time
+    void_reason: str = ""  # a void: this row supersedes an unsigned entry, with no value, for this reason
+
+    @property
+    def voided(self) -> bool:
+        """This row voids the entry it supersedes."""
+        return bool(self.void_reason)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ebr.domain.procedure import ProcedureBundle
+from ebr.domain.scaling import NominalBatch
 from ebr.domain.signatures import SitePolicy
 from ebr.domain.steps import EquipmentClass, FormDefinition, StepDefinition
 
@@ -42,6 +43,7 @@ class ProcedureLibrary(Protocol):
     def forms(self, bundle: ProcedureBundle) -> dict[str, FormDefinition]: ...
     def equipment(self, bundle: ProcedureBundle) -> dict[str, EquipmentClass]: ...
     def problems(self, bundle: ProcedureBundle) -> list[LintProblem]: ...
+    def nominal_batch(self, bundle: ProcedureBundle) -> NominalBatch | None: ...
 
 
 class ProcedureRuntime(Protocol):

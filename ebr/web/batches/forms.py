@@ -83,6 +83,12 @@ class CorrectionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no typ
     reason = StringField("Reason for the correction", validators=REASON)
 
 
+class VoidForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
+    """Void an entry of a step not yet signed, with the reason."""
+
+    reason = StringField("Reason to void this entry", validators=REASON)
+
+
 class EquipmentScanForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information
     """The step's own equipment scan: the barcode on the instance's label."""
 

@@ -13,7 +13,7 @@ from ebr.domain.accounts import Permission, Role, User
 from ebr.domain.errors import Conflict, InvalidInput
 from ebr.web.batches.common import batch_url, bp, checked, instructions, people, sign, step_url, text
 from ebr.web.batches.entries import save, saved_message
-from ebr.web.batches.forms import ActionForm, CorrectionForm, ValueForm
+from ebr.web.batches.forms import ActionForm, CorrectionForm, ValueForm, VoidForm
 from ebr.web.principal import actor, info, services
 from ebr.web.routes import page
 
@@ -77,6 +77,16 @@ def enter_value(batch_id: str, step_pk: int) -> Response:
         return redirect(step_url(batch_id, step_pk, field_id))
     flash(saved_message(field, value), "success")
     return redirect(step_url(batch_id, step_pk, field_id))
+
+
+@bp.route("/batches/<batch_id>/steps/<int:step_pk>/values/<int:value_pk>/void", methods=["POST"])
+@page(Permission.BATCH_EXECUTE)
+def void_value(batch_id: str, step_pk: int, value_pk: int) -> Response:
+    """Void an entry of a step not yet signed, with the reason; a refusal answers 409 or 422 with its reason."""
+    form = checked(VoidForm())
+    voided = services().execution.void(actor(), batch_id, step_pk, value_pk, text(form.reason), info())
+    flash(f"Entry {voided.supersedes_id} voided: enter the value again if the step needs it.", "success")
+    return redirect(step_url(batch_id, step_pk, voided.field_id))
 
 
 @bp.route("/batches/<batch_id>/steps/<int:step_pk>/perform", methods=["POST"])

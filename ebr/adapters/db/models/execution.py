@@ -48,6 +48,8 @@ class StepValueRow(Base):
     tag: Mapped[str] = mapped_column(String(64), default="", server_default=EMPTY)
     quality: Mapped[str] = mapped_column(String(16), default="", server_default=EMPTY)
     device_detail: Mapped[str] = mapped_column(Text, default="", server_default=EMPTY)
+    # A void of an unsigned entry is a row superseding it with no value and this reason; "" for any other row.
+    void_reason: Mapped[str] = mapped_column(Text, default="", server_default=EMPTY)
 
 
 class DeviationRow(Base):
