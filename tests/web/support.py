@@ -156,6 +156,7 @@ def route_calls(app: Flask, user_id: int, kinds: frozenset[str] = frozenset({"pa
         "terminal_id": (1,),
         "batch_id": ("B-NONE",),
         "step_pk": (1,),
+        "value_pk": (1,),
         "deviation_pk": (1,),
         "action_pk": (1,),
         "code": ("EQ-NONE",),

@@ -107,6 +107,7 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "batches.record_result": Permission.BATCH_REVIEW,  # QA links a laboratory result; QA signs it
     "batches.attach": Permission.BATCH_EXECUTE,
     "batches.attachment": Permission.BATCH_VIEW,
+    "batches.void_value": Permission.BATCH_EXECUTE,
     "genealogy.batch": Permission.BATCH_VIEW,
     "genealogy.lot": Permission.BATCH_VIEW,
     "genealogy.api_batch": Permission.BATCH_VIEW,
