@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 TEST_DEBS := $(RUNTIME_DEBS) chromium poppler-utils libnss3-tools
 
-.PHONY: demo test lint unit system-packages test-system-packages venv assets clean
+.PHONY: demo test validation-report lint unit system-packages test-system-packages venv assets clean
 
 demo: system-packages venv assets
 	$(BIN)/ebr demo
@@ -17,6 +17,11 @@ demo: system-packages venv assets
 test: test-system-packages venv assets lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m tests.requirements_coverage
+
+# The requirement → test trace matrix (VAL-01) from the last full test run, as HTML and PDF.
+validation-report: venv
+	$(BIN)/ebr validation-report docs/REQUIREMENTS.md --results test-results/requirements.json \
+		--evidence docs/validation/evidence.toml --out test-results/validation
 
 lint: venv
 	$(BIN)/ruff check ebr tests bench

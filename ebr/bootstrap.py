@@ -47,7 +47,7 @@ from ebr.app.batches import BatchService
 from ebr.app.capture import CaptureService
 from ebr.app.clients import ApiClientService
 from ebr.app.dispatch import Dispatcher, DispatchSettings
-from ebr.app.documents import CandidateMatchesRecord, DocumentService
+from ebr.app.documents import CandidateMatchesRecord, DocumentService, SignatureCheck
 from ebr.app.equipment import EquipmentService
 from ebr.app.equipment_logbook import LogbookSignable
 from ebr.app.erp_postings import ErpPostings
@@ -58,6 +58,7 @@ from ebr.app.incidents import IncidentService
 from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
 from ebr.app.outbox import FunctionEncoder, OutboxService, ReplaySignable
+from ebr.app.paper_forms import PaperFormService
 from ebr.app.policy import PolicyService, PolicySignable
 from ebr.app.ports import AlertSink, Clock, DeviceReader, Notifier, PostingEncoder
 from ebr.app.ports.review import ReleaseCandidateCheck, ReleasePdf
@@ -357,4 +358,23 @@ def _services(
         dispatcher=erp_dispatcher(settings, uow, clock, alerts, incidents),
         samples=SampleService(uow, clock, procedures),
         attachments=AttachmentService(uow, clock, procedures),
+        paper_forms=PaperFormService(uow, clock, procedures, settings.site_id),
     )
+
+
+def pdf_signature_check(settings: Settings) -> SignatureCheck:
+    """A signed PDF passes when each signature validates against the site CA and nothing changed after it (PDF-03)."""
+    from ebr.adapters.pki.pdf_validation import validate_pdf
+
+    roots = [SitePki(settings.instance_path).ca_certificate_pem()]
+
+    def check(stored: object, pdf: bytes) -> list[str]:
+        try:
+            found = validate_pdf(pdf, roots)
+        except Exception as exc:  # a broken file is a finding of the verify run, not its end
+            return [f"not a readable signed PDF: {exc}"]
+        if not found:
+            return ["no embedded signature"]
+        return [v.summary for v in found if not v.bottom_line or v.modified_after_signing]
+
+    return check

@@ -12,7 +12,9 @@ import click
 
 from ebr.app.context import Actor
 from ebr.app.documents import DocumentFinding, SignatureCheck
-from ebr.bootstrap import Runtime, build, migrate
+from ebr.bootstrap import Runtime, build, migrate, pdf_signature_check
+from ebr.cli_records import archive, backup, restore
+from ebr.cli_validation import validation_report
 from ebr.config import ConfigError, Settings, from_env
 from ebr.domain.accounts import Role
 from ebr.domain.errors import DomainError
@@ -72,8 +74,9 @@ def demo(port: int | None, no_serve: bool) -> None:
         from ebr.demo.fake_erp import FakeErp
 
         erp = FakeErp().start()  # the demo plant's ERP: the worker delivers postings to it
+        click.get_current_context().call_on_close(erp.stop)  # Ctrl-C closes its port too, not only the app's
         settings = settings.with_(erp_url=erp.url)
-        click.echo(f"Fake ERP on {erp.url}; what it received: {erp.url.removesuffix('/postings')}/received")
+        click.echo(f"Fake ERP on {erp.url}; what it received: {erp.url.removesuffix('/postings')}/")
     rt = _runtime(settings)
     try:
         seed(rt)
@@ -90,10 +93,8 @@ def demo(port: int | None, no_serve: bool) -> None:
 
         from ebr.demo.console import HELP, serve_console
         from ebr.demo.plant import simulated_plant
-        from ebr.worker.loop import run_forever
 
-        # The demo runs the background jobs in-process; production runs `ebr worker` separately.
-        threading.Thread(target=run_forever, args=(rt,), name="ebr-worker", daemon=True).start()
+        _demo_worker(rt)
         try:
             plant = simulated_plant(rt)
         except DemoRefused as exc:
@@ -105,6 +106,25 @@ def demo(port: int | None, no_serve: bool) -> None:
                 target=serve_console, args=(plant, sys.stdin, click.echo), name="plant-console", daemon=True
             ).start()
             _serve(rt, port or settings.port)
+        click.echo("Demo stopped: web server, simulated plant, worker and fake ERP.")
+
+
+def _demo_worker(rt: Runtime) -> None:
+    """The background jobs in-process (production runs `ebr worker` separately); when the command ends, the round
+    under way finishes before the database closes, so Ctrl-C leaves no half-run job and no traceback."""
+    import threading
+
+    from ebr.worker.loop import run_forever
+
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(rt, stop), name="ebr-worker", daemon=True)
+
+    def finish() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    click.get_current_context().call_on_close(finish)
+    thread.start()
 
 
 @main.command()
@@ -264,10 +284,13 @@ def audit_checkpoint() -> None:
 def verify(ctx: click.Context) -> None:
     """Check everything verifiable; exits non-zero and names each failure."""
     if ctx.invoked_subcommand is None:
+        from ebr.app.integrity import IntegrityService
+
         rt = _runtime()
-        failed = _report("audit trail", rt.services.trail.verify())
-        failed |= _report("signatures", rt.services.signing.verify())
-        failed |= _report("documents", document_findings(rt))
+        report = IntegrityService(rt.services, pades_check(rt)).check()
+        failed = False
+        for area, findings in report.findings.items():
+            failed |= _report(area, findings)
         sys.exit(1 if failed else 0)
 
 
@@ -306,21 +329,7 @@ def document_findings(rt: Runtime, signature_check: SignatureCheck | None = None
 
 def pades_check(rt: Runtime) -> SignatureCheck:
     """A signed PDF passes when each signature validates against the site CA and nothing changed after it."""
-    from ebr.adapters.pki.keys import SitePki
-    from ebr.adapters.pki.pdf_validation import validate_pdf
-
-    roots = [SitePki(rt.settings.instance_path).ca_certificate_pem()]
-
-    def check(stored: object, pdf: bytes) -> list[str]:
-        try:
-            found = validate_pdf(pdf, roots)
-        except Exception as exc:  # a broken file is a finding of the verify run, not its end
-            return [f"not a readable signed PDF: {exc}"]
-        if not found:
-            return ["no embedded signature"]
-        return [v.summary for v in found if not v.bottom_line or v.modified_after_signing]
-
-    return check
+    return pdf_signature_check(rt.settings)
 
 
 @main.group()
@@ -345,3 +354,9 @@ def version_cmd() -> None:
     from ebr.bootstrap import build_commit
 
     click.echo(json.dumps({"version": ebr.__version__, "commit": build_commit(_settings())}))
+
+
+main.add_command(validation_report)
+main.add_command(archive)
+main.add_command(backup)
+main.add_command(restore)

@@ -39,3 +39,10 @@ def pending() -> list[str]:
         return []
     lines = (line.split("#", 1)[0].strip() for line in PENDING.read_text(encoding="utf-8").splitlines())
     return [line for line in lines if line]
+
+
+# VAL-03: the scenarios a boundary or error-handling test names, as @pytest.mark.limits("exclusive_edge").
+SCENARIOS: dict[str, tuple[str, ...]] = {
+    "limits": ("min", "max", "target_tolerance", "inclusive_edge", "exclusive_edge", "units", "precision"),
+    "error_handling": ("device_timeout", "db_error_mid_step", "erp_5xx", "erp_4xx", "tsa_unavailable"),
+}

@@ -16,6 +16,7 @@ from ebr.app.deviations import close, disposition, rule_object
 from ebr.app.engine_advance import finish
 from ebr.app.execution_context import CANCELLED, PERFORMED, READY, SKIPPED, ProcedureCache, load_step
 from ebr.app.execution_corrections import correct
+from ebr.app.execution_resign import RESIGN_KINDS, apply_resign, resign_values, through_of
 from ebr.app.policy import effective_policy
 from ebr.app.ports import BatchEngine, StoredAction, StoredBatch, StoredSignature, UnitOfWork
 from ebr.app.sampling import RESULT, apply_result
@@ -39,8 +40,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "disposition": ("dispositioned", "deviation"),
     "close": ("closed", "deviation"),
     RESULT: ("approved", "batch_sample"),  # a laboratory result linked to a sample (ebr.app.sampling)
+    # A step re-signed after a correction, with the meaning it was signed with (ebr.app.execution_resign).
+    **{kind: (meaning, "batch_step") for kind, meaning in RESIGN_KINDS.items()},
 }
-STEP_KINDS = frozenset({"skip", "reassign", "correct"})
+STEP_KINDS = frozenset({"skip", "reassign", "correct", *RESIGN_KINDS})
 DEVIATION_KINDS = frozenset({"disposition", "close"})
 
 
@@ -80,6 +83,8 @@ class BatchActionSignable:
         if action.step_record_id is not None:
             record = uow.batches.step(action.step_record_id)
             content["step"] = {"id": record.step_id, "iteration": record.iteration}
+            if action.kind in RESIGN_KINDS:  # the step's content as it is now: what the re-signature covers
+                content["values"] = resign_values(uow, record.id, through_of(action))
         if action.deviation_id is not None:
             deviation = uow.deviations.get(action.deviation_id)
             content["deviation"] = {"number": deviation.number, "severity": deviation.severity}
@@ -166,6 +171,9 @@ class BatchActionSignable:
         params = payload_of(action)
         if action.kind == "correct":
             correct(uow, context, params, action.reason, signature, ctx)
+            return
+        if action.kind in RESIGN_KINDS:
+            apply_resign(uow, batch.id, action, signature)
             return
         check_can_execute(batch.batch)
         if context.record.status not in (READY, PERFORMED):

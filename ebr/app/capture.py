@@ -145,7 +145,9 @@ class CaptureService:
                 open_in(uow, context.batch, step_pk, kind, Severity.MINOR, text, "", ctx.at, by, plan.field.id)
                 # Admins learn of a failing device at once, not at batch review (OPS-01).
                 key = f"device-failure:{plan.instance.code}:{step_pk}:{plan.field.id}"
-                open_incident(uow, key, "device_failure", "warning", f"equipment {plan.instance.code}", text, ctx.at)
+                subject = f"equipment {plan.instance.code}"
+                request_id = ctx.request.request_id
+                open_incident(uow, key, "device_failure", "warning", subject, text, ctx.at, request_id)
             uow.commit()
 
     def _store(

@@ -287,4 +287,5 @@ class Dispatcher:
             f"ERP posting dead: {current.kind} of batch {current.aggregate}",
             message,
             at,
+            current.key,  # the posting's idempotency key: what the ERP's own logs name it by
         )

@@ -39,6 +39,8 @@ REQUEST_PERMISSION = {
     "disposition": Permission.BATCH_VIEW,
     "close": Permission.BATCH_VIEW,
     "result": Permission.BATCH_REVIEW,  # QA links a laboratory result (ebr.app.sampling)
+    "resign_performed": Permission.BATCH_EXECUTE,  # re-signing after a correction (ebr.app.execution_resign)
+    "resign_verified": Permission.BATCH_VIEW,  # as verifying: the second person may hold only the view
 }
 
 

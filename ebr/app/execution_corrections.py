@@ -13,6 +13,7 @@ from ebr.app.context import AuditContext
 from ebr.app.deviations import open_in
 from ebr.app.execution_context import COMPLETED, PERFORMED, StepContext, current_values, stored_text
 from ebr.app.execution_results import open_out_of_limit, rerecord_yield, terminal_of
+from ebr.app.paper_forms import check_transcription
 from ebr.app.ports import StoredDeviation, StoredSignature, StoredValue, UnitOfWork
 from ebr.app.scans import check_field_scan
 from ebr.domain.batch import BatchStatus
@@ -45,6 +46,8 @@ class Entry:
     repeat: str | None = None  # the second entry of a double-entry field
     override_reason: str = ""  # typing over a device-bound field (DEV-03)
     change_reason: str = ""
+    paper_form: str = ""  # transcribed after an outage from this issued paper form (OPS-02)
+    transcribed: bool = False
 
 
 def _unit(field: FieldDefinition, entry: Entry) -> str:
@@ -106,6 +109,7 @@ def store(
     """Validate, check limits, open what must be opened and add the value as a new row."""
     field = context.field(entry.field_id)
     value, check = typed_value(field, entry)
+    paper_form = check_transcription(uow, context, entry.paper_form) if entry.transcribed else ""
     if (
         field.type == "attachment"
         and value is not None
@@ -143,6 +147,7 @@ def store(
             after_signing=signature is not None,
             signature_id=signature.id if signature else None,
             deviation_id=deviation.id if deviation else None,
+            paper_form=paper_form,
         )
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ebr.app.execution_context import COMPLETED, PERFORMED, READY, SKIPPED, ProcedureCache, load_step, parse_stored
+from ebr.app.execution_resign import ResignState, load_resign_state
 from ebr.app.ports import (
     Dispensing,
     EquipmentUse,
@@ -82,6 +83,7 @@ class StepView:
     in_use: EquipmentUse | None = None  # the instance of the step's class it works with (this step's or earlier)
     checks: list[IdentityCheck] = field(default_factory=list)
     dispensings: list[Dispensing] = field(default_factory=list)
+    resign: ResignState = field(default_factory=ResignState)  # invalidated signatures and re-signing owed (SIG-03)
 
 
 def _lines(uow: UnitOfWork, cache: ProcedureCache, batch: StoredBatch) -> list[StepLine]:
@@ -154,4 +156,5 @@ def step_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, step_pk: in
         in_use(uow, context, context.step.equipment_class) if context.step.equipment_class else None,
         uow.identity_checks.for_step(step_pk),
         uow.dispensings.for_step(step_pk),
+        load_resign_state(uow, context.batch.id, step_pk),
     )

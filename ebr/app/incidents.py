@@ -7,7 +7,7 @@ own audit entries, and the acknowledgement is audited explicitly here.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -34,7 +34,14 @@ class Severity(StrEnum):
 
 
 def open_incident(
-    uow: UnitOfWork, key: str, kind: str, severity: str, subject: str, message: str, now: datetime
+    uow: UnitOfWork,
+    key: str,
+    kind: str,
+    severity: str,
+    subject: str,
+    message: str,
+    now: datetime,
+    correlation_id: str = "",
 ) -> Incident | None:
     """Open an incident inside the caller's unit of work; None when one with this key exists already.
 
@@ -49,7 +56,44 @@ def open_incident(
     if not subject.strip():
         raise InvalidInput("An incident needs a subject.")
     # A long subject is cut rather than refused: the caller's own transaction must not fail over a headline.
-    return uow.incidents.open(key, kind, str(severity), subject.strip()[:MAX_SUBJECT], message, now)
+    return uow.incidents.open(key, kind, str(severity), subject.strip()[:MAX_SUBJECT], message, now, correlation_id)
+
+
+@dataclass(frozen=True)
+class SystemFailure:
+    """A system error seen outside any use case's transaction: what it was, where, and the request or act it hit."""
+
+    key: str  # the same fault seen again under this key is counted on one incident, not opened anew
+    kind: str
+    subject: str
+    message: str
+    correlation_id: str
+    severity: str = Severity.CRITICAL
+
+
+def record_failure(uow_factory: UnitOfWorkFactory, now: datetime, failure: SystemFailure) -> Incident | None:
+    """Open (or count again) the incident of a system error in a transaction of its own (OPS-01).
+
+    Never raises: the caller is already handling an error, which this must not mask; None when it could not
+    be recorded, which is then logged."""
+    try:
+        with uow_factory(AuditContext(Actor.system(), now)) as uow:
+            opened = open_incident(
+                uow,
+                failure.key,
+                failure.kind,
+                failure.severity,
+                failure.subject,
+                failure.message,
+                now,
+                failure.correlation_id,
+            )
+            incident = opened or uow.incidents.recur(failure.key, now)
+            uow.commit()
+        return incident
+    except Exception:  # the original error is what the person sees; this one only goes to the log
+        log.exception("incident %s (%s) could not be recorded", failure.key, failure.correlation_id)
+        return None
 
 
 class IncidentService:
@@ -82,6 +126,10 @@ class IncidentService:
                 uow.commit()
             sent += 1
         return sent
+
+    def record_failure(self, failure: SystemFailure) -> Incident | None:
+        """Open (or count again) the incident of a system error in a transaction of its own (OPS-01); never raises."""
+        return record_failure(self._uow, self._clock.now(), failure)
 
     def open_incidents(self) -> list[Incident]:
         """Every incident nobody has acknowledged yet, newest first."""

@@ -93,6 +93,7 @@ def value(row: StoredValue, label: str, superseded_by: int | None, current: bool
         "signature_id": row.signature_id,
         "deviation_id": row.deviation_id,
         "void_reason": row.void_reason,
+        "paper_form": row.paper_form,
     }
 
 

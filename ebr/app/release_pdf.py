@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from ebr.app.incidents import SystemFailure, record_failure
 from ebr.app.ports import (
     KeyUnavailable,
     PdfSigner,
@@ -72,6 +73,7 @@ class CandidatePdf:
                 pdf, key.wrapped, password, key.certificate_pem, PdfStamp(signer_name, STAMP_MEANING, at), self._tsa_url
             )
         except TimestampUnavailable as exc:
+            self._time_stamp_failed(challenge_id, decision_pk, str(exc), at)
             raise Conflict(
                 f"The time-stamping service did not answer ({exc}): nothing was released; try again."
             ) from None
@@ -79,6 +81,20 @@ class CandidatePdf:
             raise Conflict("Your signing key cannot be unlocked: nothing was released.") from None
         with self._lock:
             self._signed[challenge_id] = _Signed(candidate.id, candidate.record_hash, signed)
+
+    def _time_stamp_failed(self, challenge_id: str, decision_pk: int, problem: str, at: datetime) -> None:
+        """An incident in its own transaction (OPS-01): one per hour of outage, counting every refused release."""
+        record_failure(
+            self._uow,
+            at,
+            SystemFailure(
+                f"tsa-unavailable:{at:%Y%m%dT%H}",
+                "tsa_failure",
+                "The time-stamping service failed at release signing",
+                f"Release decision {decision_pk} was not signed: {problem}",
+                challenge_id,
+            ),
+        )
 
     def store(self, uow: UnitOfWork, batch_pk: int, signature: StoredSignature, at: datetime) -> None:
         """Store the signed candidate as the released record; refused if the candidate changed while signing."""

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from ebr.app.batch_scope import BatchRows, batch_objects
 from ebr.app.execution_context import PERFORMED, READY, Procedure, ProcedureCache
+from ebr.app.execution_resign import resign_blockers, resigned_keys
 from ebr.app.ports import (
     Dispensing,
     EquipmentUse,
@@ -291,7 +292,10 @@ def release_state(uow: UnitOfWork, evidence: Evidence, marks: Sequence[ReviewMar
         unsigned_steps=[evidence.names[pk] for pk in missing_signatures(steps, verifier, signed)],
         incomplete_steps=[evidence.names[s.id] for s in steps if s.status == READY],
         awaiting_verification=[evidence.names[s.id] for s in steps if s.status == PERFORMED],
-        unacknowledged=unacknowledged(evidence.exceptions, {m.key for m in marks}),
+        # An invalidated signature re-signed since stays listed as history but blocks no more (SIG-03).
+        unacknowledged=unacknowledged(
+            evidence.exceptions, {m.key for m in marks} | resigned_keys(uow, evidence.batch.id, (s.id for s in steps))
+        ),
         audit_reviewed=latest is not None,
         audit_changed_after=latest.head_seq if latest is not None and not current else None,
     )
@@ -302,7 +306,10 @@ def release_blockers(
 ) -> list[str]:
     """Every reason the batch cannot be released now, the release candidate's included (QA-02)."""
     state = release_state(uow, evidence, marks)
-    other = item_blockers(uow, evidence.procedure, evidence.batch, evidence.steps) + ([candidate] if candidate else [])
+    other = item_blockers(uow, evidence.procedure, evidence.batch, evidence.steps)
+    named = [(step.id, evidence.names[step.id]) for step in evidence.steps]
+    other += resign_blockers(uow, evidence.batch.id, named)  # SIG-03
+    other += [candidate] if candidate else []
     return blockers(evidence.batch.batch, replace(state, other=tuple(other)))
 
 

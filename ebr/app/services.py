@@ -21,6 +21,7 @@ from ebr.app.incidents import IncidentService
 from ebr.app.masterdata import MasterDataService
 from ebr.app.orders import OrderService
 from ebr.app.outbox import OutboxService
+from ebr.app.paper_forms import PaperFormService
 from ebr.app.policy import PolicyService
 from ebr.app.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from ebr.app.procedures import ProcedureService
@@ -74,6 +75,7 @@ class Services:
     dispatcher: Dispatcher
     samples: SampleService
     attachments: AttachmentService
+    paper_forms: PaperFormService
 
     def record_denial(self, actor: Actor, what: str, request: RequestInfo) -> None:
         """A refused action is itself a security event (AUD-10)."""

@@ -326,8 +326,11 @@ class SigningService:
                     "did not unlock the signing key: the password hash may have been replaced.",
                     self._clock,
                 )
-            if settings.lockout_policy.locks_after(failures):
+            locked = settings.lockout_policy.locks_after(failures)
+            if locked:
                 uow.users.lock(signer.id, now)
+                # Whoever typed the wrong passwords may sit at an unattended session: lock it out too (11.300(d)).
+                uow.sessions.end_all_for_user(signer.id, "account locked", now)
                 uow.audit.append(Action.LOCKOUT, "user", str(signer.id), reason=f"{failures} failed authentications")
                 raise_alert(
                     uow,
@@ -337,6 +340,8 @@ class SigningService:
                 )
             uow.commit()
         self._alerts.deliver_pending()
+        if locked:  # "0 attempts left" would read as one more try: say the lock happened
+            raise SignatureRefused(f"Signature refused: {problem}. The account is now locked: ask an administrator.")
         raise SignatureRefused(f"Signature refused: {problem}. {left} attempts left before the account locks.")
 
     def _record(

@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ebr.app.alerts import raise_alert
 from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.ports import AuditFilter, CheckpointStore, Clock, Sealer, UnitOfWorkFactory
 from ebr.domain.audit import Action, AuditEntry, Checkpoint, Finding, checkpoint_message, to_utc_text, verify_chain
@@ -135,13 +134,6 @@ class TrailService:
         if existing and (existing[-1].seq == seq or (now - existing[-1].at).total_seconds() < every_minutes * 60):
             return None
         return self.checkpoint()
-
-    def report_findings(self, findings: list[Finding]) -> None:
-        """A failed scheduled verification raises an alert and is itself recorded."""
-        with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
-            summary = "; ".join(str(f) for f in findings[:20])
-            raise_alert(uow, "integrity", f"Audit trail verification failed: {summary}", self._clock)
-            uow.commit()
 
 
 def _describe(flt: AuditFilter) -> str:

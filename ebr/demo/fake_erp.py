@@ -23,6 +23,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from ebr.adapters.batchml.performance import ParsedPerformance, parse_performance
+from ebr.demo.fake_erp_page import Arrival, render_page
 from ebr.domain.erp import MaterialUse, PostingKind
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -136,7 +138,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class FakeErp:
-    """A threaded HTTP server on 127.0.0.1: POST <url> takes postings, GET /received shows what arrived."""
+    """A threaded HTTP server on 127.0.0.1: POST <url> takes postings; GET / shows them to a person, GET /received
+    as JSON to a program."""
 
     def __init__(
         self,
@@ -162,6 +165,7 @@ class FakeErp:
         self.applied: Counter[str] = Counter()  # times each key's effect was applied: never more than 1
         self.hashes: dict[str, list[str]] = {}  # the payload SHA-256 of every request, per key
         self.order: list[str] = []  # keys in the order they were applied
+        self.arrivals: list[Arrival] = []  # what the human page lists, in the same order
         self.max_in_flight_per_key = 0
         self.max_in_flight_per_batch = 0
         self._done: dict[str, _Done] = {}
@@ -221,6 +225,10 @@ class FakeErp:
         request = Request(environ)
         if request.method == "GET" and request.path == "/received":
             response = _json(200, self.received())
+        elif request.method == "GET" and request.path == "/":
+            with self._lock:
+                arrivals = list(self.arrivals)
+            response = Response(render_page(arrivals, self.received()), mimetype="text/html")
         elif request.method == "POST" and request.path == "/postings":
             response = self._posting(request, environ)
         else:
@@ -298,6 +306,7 @@ class FakeErp:
                 self._done[key] = _Done(digest, json.dumps(result))
                 self.applied[key] += 1
                 self.order.append(key)
+                self.arrivals.append(_arrival(key, posting))
         finally:
             with self._lock:
                 self._in_flight_batches[batch] -= 1
@@ -322,6 +331,16 @@ class FakeErp:
             "net": json.loads(json.dumps(net, default=str)),
             "chaos": chaos,
         }
+
+
+def _arrival(key: str, posting: ParsedPerformance) -> Arrival:
+    try:
+        kind = kind_of(posting).value
+    except Refused:
+        kind = posting.verb
+    lines = tuple((str(li.use), li.material_code, li.lot, str(li.quantity)) for li in posting.lines)
+    state = posting.data.get("QualityDisposition") or posting.state  # a usage decision shows its decision
+    return Arrival(key, kind, posting.batch_id, posting.order_number, state, lines, datetime.now(UTC))
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:

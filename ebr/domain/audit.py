@@ -48,6 +48,7 @@ class Action(StrEnum):
     CHECK_FAILED = "check_failed"  # an identity or equipment scan refused (SEQ-07)
     MESSAGE_REFUSED = "message_refused"  # an inbound ERP message refused as a whole: nothing of it was stored
     MESSAGE_REPEATED = "message_repeated"  # an inbound ERP message received again: answered, not applied again
+    INTEGRITY_CHECK = "integrity_check"  # a scheduled run of the verifier, passed or failed (REC-07)
 
 
 @dataclass(frozen=True)

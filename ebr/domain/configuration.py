@@ -52,6 +52,33 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("erp.max_attempts", 12, 1, 100, "Delivery attempts of an ERP posting before it goes dead"),
     SettingSpec("erp.backoff_base_seconds", 10, 1, 3600, "Wait after an ERP posting's first failed attempt"),
     SettingSpec("erp.backoff_cap_seconds", 1800, 1, 86400, "Longest wait between attempts of an ERP posting"),
+    # Retention (REC-04): nothing is ever deleted by the application; these say how long a record must at least be
+    # kept retrievable, on line or in an archive package, and an archive package carries its own date.
+    SettingSpec(
+        "retention.batch_record_years",
+        5,
+        1,
+        100,
+        "Years a batch record is kept after its release or rejection (EU GMP Ch. 4 §4.11: 5 years after "
+        "certification or 1 year after expiry, whichever is longer; 21 CFR 211.180(a): 1 year after expiry). "
+        "Set shelf life + 1 year when that is longer",
+    ),
+    SettingSpec(
+        "retention.equipment_log_years",
+        5,
+        1,
+        100,
+        "Years an equipment logbook entry is kept (21 CFR 211.180(a) and 211.182: as long as the batch records "
+        "it supports; EU GMP Ch. 4 §4.11)",
+    ),
+    SettingSpec(
+        "retention.procedure_years",
+        5,
+        1,
+        100,
+        "Years a superseded or retired procedure version is kept (EU GMP Ch. 4 §4.12; at least as long as the "
+        "batch records made by it)",
+    ),
 )
 
 SPEC_BY_KEY: Mapping[str, SettingSpec] = {spec.key: spec for spec in SPECS}

@@ -33,6 +33,7 @@ class ExceptionKind(StrEnum):
     DEVICE_ERROR = "device_error"
     BATCH_ACTION = "batch_action"
     REWORK = "rework"
+    TRANSCRIBED = "transcribed"  # entered after an outage from a controlled paper form (OPS-02)
     LATE_ENTRY = "late_entry"
 
 
@@ -55,6 +56,7 @@ KIND_LEVEL = {
     ExceptionKind.BATCH_ACTION: Level.MEDIUM,
     ExceptionKind.REWORK: Level.MEDIUM,
     ExceptionKind.DEVICE_ERROR: Level.LOW,
+    ExceptionKind.TRANSCRIBED: Level.MEDIUM,  # the reviewer compares it with the paper original
     ExceptionKind.LATE_ENTRY: Level.LOW,
 }
 # Applied actions that depart from the procedure as written; resume, disposition and closure only complete them.
@@ -119,6 +121,8 @@ class ValueFact(Protocol):
     def after_signing(self) -> bool: ...
     @property
     def deviation_id(self) -> int | None: ...
+    @property
+    def paper_form(self) -> str: ...
 
 
 class SignatureFact(Protocol):
@@ -236,6 +240,9 @@ def _values(facts: ReviewFacts) -> list[ReviewException]:
             when = "after signing" if v.after_signing else "before signing"
             text = f"(was {previous.value}; changed {when}: {v.change_reason or 'no reason given'})"
             found.append(_value(facts, v, ExceptionKind.CORRECTION, "correction", text))
+        if v.paper_form:
+            text = f"transcribed from paper form {v.paper_form}"
+            found.append(_value(facts, v, ExceptionKind.TRANSCRIBED, "transcribed", text))
         if v.late:
             found.append(_value(facts, v, ExceptionKind.LATE_ENTRY, "late", "entered late"))
     return found

@@ -185,7 +185,8 @@ def _enforce_api(access: Access) -> None:
 
 def _enforce_page(access: Access) -> Response | None:
     if not current_user.is_authenticated:
-        if request.method == "GET":
+        # A machine caller of a session route under /api/ gets the documented 401, not the login page.
+        if request.method == "GET" and not request.path.startswith("/api/"):
             # The cookie of an ended session is cleared in this very response, so tell the login page here.
             ended = "1" if current_session().ended else None
             target = request.full_path.rstrip("?")

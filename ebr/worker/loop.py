@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ebr.app.integrity import IntegrityService
 from ebr.app.ports.documents import RenderFailed
-from ebr.bootstrap import Runtime
+from ebr.bootstrap import Runtime, pdf_signature_check
 
 log = logging.getLogger("ebr.worker")
 
@@ -37,13 +38,10 @@ def checkpoint_audit(rt: Runtime) -> object:
     return rt.services.trail.checkpoint_if_due(minutes)
 
 
-def verify_audit(rt: Runtime) -> object:
-    """The scheduled integrity check: a failure raises an alert (REC-07)."""
-    findings = rt.services.trail.verify()
-    if findings:
-        rt.services.trail.report_findings(findings)
-        rt.services.alerts.deliver_pending()
-    return len(findings)
+def verify_integrity(rt: Runtime) -> object:
+    """The scheduled integrity check: audit chain, signatures and stored documents, its result recorded; a
+    failure raises an alert and opens an incident (REC-07)."""
+    return IntegrityService(rt.services, pdf_signature_check(rt.settings)).run_scheduled().summary()
 
 
 def check_clock(rt: Runtime) -> object:
@@ -85,7 +83,7 @@ JOBS: tuple[Job, ...] = (
     Job("documents", render_candidates),
     Job("erp", dispatch_erp),
 )
-HOURLY: tuple[Job, ...] = (Job("audit-verify", verify_audit),)
+HOURLY: tuple[Job, ...] = (Job("integrity-check", verify_integrity),)
 
 
 def run_once(rt: Runtime, jobs: tuple[Job, ...] = JOBS) -> dict[str, object]:

@@ -23,7 +23,7 @@ from tests.app.equipment_support import (
     values_of,
     weighing_floor,
 )
-from tests.app.execution_support import Entry, running_batch
+from tests.app.execution_support import KIOSK, Entry, running_batch
 
 
 def _device_failures(runtime: Runtime, batch_id: str) -> list[str]:
@@ -69,6 +69,7 @@ def test_a_field_people_enter_cannot_be_captured(runtime: Runtime, plant: Simula
 
 
 @pytest.mark.req("DEV-02")
+@pytest.mark.req("OPS-01")
 @pytest.mark.parametrize(
     ("arrange", "kind"),
     [
@@ -98,7 +99,9 @@ def test_a_failed_read_leaves_the_step_unchanged_is_audited_opens_one_deviation_
     faults = [e.draft for e in entries if e.draft.action == Action.DEVICE_FAULT]
     assert len(faults) == 2 and str(kind) in (faults[0].new_value or "")
     assert _device_failures(runtime, floor.batch_id) == ["qc_mass"]  # one open deviation per field, not per try
-    assert [i.kind for i in runtime.services.incidents.open_incidents()] == ["device_failure"]
+    [incident] = runtime.services.incidents.open_incidents()
+    assert (incident.kind, incident.correlation_id) == ("device_failure", KIOSK.request_id)
+    assert incident.opened_at == runtime.services.clock.now() and "EQ-BALANCE" in incident.subject
     plant.reset()  # faults lifted, values fresh
     plant.start()  # a no-op unless it was stopped: the device comes back
     plant.place(gross=Decimal("1.000"), tare=Decimal("0"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from ebr.app.execution_corrections import Entry
@@ -36,6 +37,7 @@ def test_every_signature_of_a_batch_still_verifies_after_the_steps_moved_on_and_
     assert runtime.services.signing.verify() == []
 
 
+@pytest.mark.req("SIG-03")
 def test_a_signed_value_changed_with_raw_sql_fails_verification_of_its_signature(
     runtime: Runtime, owner_url: str
 ) -> None:

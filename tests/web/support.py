@@ -170,6 +170,7 @@ def route_calls(app: Flask, user_id: int, kinds: frozenset[str] = frozenset({"pa
         "form": ("xml", "json"),
         "sample_id": ("B-NONE-S1",),
         "sha256": ("0" * 64,),
+        "number": ("SITE-1-PF-999999",),
     }
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint, r.rule)):

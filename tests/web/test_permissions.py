@@ -97,6 +97,9 @@ EXPECTED_PERMISSIONS: dict[str, Permission] = {
     "batches.perform": Permission.BATCH_EXECUTE,
     "batches.verify": Permission.BATCH_VIEW,  # the second person signs at the performer's terminal
     "batches.correct": Permission.BATCH_EXECUTE,
+    "batches.resign": Permission.BATCH_VIEW,
+    "batches.issue_paper_form": Permission.BATCH_EXECUTE,
+    "batches.paper_form": Permission.BATCH_VIEW,  # as verifying: the application checks the meaning's own permission
     "batches.api_enter": Permission.BATCH_EXECUTE,
     "batches.api_calculated": Permission.BATCH_VIEW,
     "batches.check_in": Permission.BATCH_EXECUTE,

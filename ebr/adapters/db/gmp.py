@@ -79,6 +79,8 @@ GMP_TABLES: dict[str, GmpTable] = {
     "step_record": GmpTable("step_record", operational=frozenset({"engine_key"})),
     # The evidence of execution (values append-only; a change is a new row superseding the old one).
     "step_value": GmpTable("step_value"),
+    # Controlled paper forms issued for a step before an outage; entries transcribed from one name it (OPS-02).
+    "paper_form": GmpTable("paper_form"),
     "deviation": GmpTable("deviation"),
     "batch_action": GmpTable("batch_action"),
     "batch_yield": GmpTable("batch_yield"),

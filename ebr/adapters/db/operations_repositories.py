@@ -27,6 +27,9 @@ def _incident(r: IncidentRow) -> Incident:
         attempts=r.attempts,
         acknowledged_at=r.acknowledged_at,
         acknowledged_by=r.acknowledged_by,
+        correlation_id=r.correlation_id,
+        occurrences=r.occurrences,
+        last_seen_at=r.last_seen_at,
     )
 
 
@@ -36,9 +39,12 @@ class SqlIncidentRepository:
     def __init__(self, session: Session) -> None:
         self._s = session
 
-    def open(self, key: str, kind: str, severity: str, subject: str, message: str, at: datetime) -> Incident | None:
+    def open(
+        self, key: str, kind: str, severity: str, subject: str, message: str, at: datetime, correlation_id: str = ""
+    ) -> Incident | None:
         dialect = postgresql if self._s.get_bind().dialect.name == "postgresql" else sqlite
         values = {"key": key, "kind": kind, "severity": severity, "subject": subject, "message": message}
+        values["correlation_id"] = correlation_id[:64]
         # ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL a failed INSERT
         # would abort the caller's whole transaction, and a concurrent opener must not do that either.
         stmt = (
@@ -50,7 +56,17 @@ class SqlIncidentRepository:
         new_id = self._s.execute(stmt).scalar()
         if new_id is None:
             return None
-        return Incident(int(new_id), key, kind, severity, subject, message, at)
+        return Incident(int(new_id), key, kind, severity, subject, message, at, correlation_id=correlation_id[:64])
+
+    def recur(self, key: str, at: datetime) -> Incident | None:
+        # One UPDATE: concurrent recurrences each count, none is lost to a read-modify-write race.
+        self._s.execute(
+            update(IncidentRow)
+            .where(IncidentRow.key == key)
+            .values(occurrences=IncidentRow.occurrences + 1, last_seen_at=at)
+        )
+        row = self._s.scalars(select(IncidentRow).where(IncidentRow.key == key)).first()
+        return _incident(row) if row is not None else None
 
     def get(self, incident_id: int) -> Incident:
         row = self._s.get(IncidentRow, incident_id)

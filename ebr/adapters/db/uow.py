@@ -38,6 +38,7 @@ from ebr.adapters.db.operations_repositories import (
     SqlTrainingRepository,
 )
 from ebr.adapters.db.outbox_repositories import SqlOutboxRepository
+from ebr.adapters.db.paper_form_repositories import SqlPaperFormRepository
 from ebr.adapters.db.procedure_repositories import SqlProcedureRepository
 from ebr.adapters.db.repositories import (
     SqlAlertRepository,
@@ -121,6 +122,7 @@ class SqlAlchemyUnitOfWork:
         self.dispensings = SqlDispensingRepository(s)
         self.samples = SqlSampleRepository(s)
         self.attachments = SqlAttachmentRepository(s)
+        self.paper_forms = SqlPaperFormRepository(s)
 
     def _erp_boundary(self, s: Session) -> None:
         """The ERP boundary: postings going out, messages coming in."""

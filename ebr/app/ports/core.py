@@ -28,6 +28,7 @@ from ebr.app.ports.masterdata import (
     ProductionOrderRepository,
 )
 from ebr.app.ports.operations import IncidentRepository, TerminalRepository, TrainingRepository
+from ebr.app.ports.paper_forms import PaperFormRepository
 from ebr.app.ports.procedures import ProcedureRepository
 from ebr.app.ports.review import DecisionRepository, ReviewRepository
 from ebr.app.ports.samples import AttachmentRepository, SampleRepository
@@ -325,6 +326,8 @@ class UnitOfWork(Protocol):
     def samples(self) -> SampleRepository: ...
     @property
     def attachments(self) -> AttachmentRepository: ...
+    @property
+    def paper_forms(self) -> PaperFormRepository: ...
     @property
     def reviews(self) -> ReviewRepository: ...
     @property

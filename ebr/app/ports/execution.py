@@ -38,6 +38,7 @@ class StoredValue:
     quality: str = ""  # "good" for a validated device read
     device_detail: str = ""  # canonical JSON: endpoint, register, data type, orders, scale, status at the time
     void_reason: str = ""  # a void: this row supersedes an unsigned entry, with no value, for this reason
+    paper_form: str = ""  # transcribed from this controlled paper form after an outage (OPS-02)
 
     @property
     def voided(self) -> bool:

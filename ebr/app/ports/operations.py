@@ -24,6 +24,9 @@ class Incident:
     attempts: int = 0
     acknowledged_at: datetime | None = None
     acknowledged_by: int | None = None
+    correlation_id: str = ""  # the request or act it came from (OPS-01)
+    occurrences: int = 1  # how often the same fault was seen while the incident stayed open
+    last_seen_at: datetime | None = None
 
 
 class DeliveryFailed(Exception):
@@ -41,8 +44,14 @@ class Notifier(Protocol):
 class IncidentRepository(Protocol):
     """Incidents keyed by a caller's key: the same key twice opens one incident (dedup)."""
 
-    def open(self, key: str, kind: str, severity: str, subject: str, message: str, at: datetime) -> Incident | None:
+    def open(
+        self, key: str, kind: str, severity: str, subject: str, message: str, at: datetime, correlation_id: str = ""
+    ) -> Incident | None:
         """The new incident, or None when one with this key exists (even acknowledged)."""
+        ...
+
+    def recur(self, key: str, at: datetime) -> Incident | None:
+        """Count one more occurrence of the incident with this key; None when there is none."""
         ...
 
     def get(self, incident_id: int) -> Incident: ...

@@ -14,6 +14,7 @@ from ebr.web.principal import actor, info, services
 MAX_TEXT = 2000
 MAX_UNIT = 32  # the stored unit is VARCHAR(32)
 MAX_REASON = 500
+MAX_FORM_NUMBER = 32  # a paper form's printed number (OPS-02)
 
 
 def _string(data: dict[str, Any], key: str, limit: int, nullable: bool = False) -> str | None:
@@ -45,7 +46,16 @@ def entry_from_json(data: object) -> Entry:
         _string(data, "repeat", MAX_TEXT, nullable=True),
         _string(data, "override_reason", MAX_REASON) or "",
         _string(data, "change_reason", MAX_REASON) or "",
+        paper_form=_string(data, "paper_form", MAX_FORM_NUMBER) or "",
+        transcribed=_transcribed(data),
     )
+
+
+def _transcribed(data: dict[str, Any]) -> bool:
+    transcribed = data.get("transcribed", False)
+    if not isinstance(transcribed, bool):
+        raise InvalidInput("'transcribed' must be true or false.")
+    return transcribed
 
 
 def save(batch_id: str, step_pk: int, entry: Entry) -> tuple[FieldDefinition, StoredValue]:
@@ -66,6 +76,8 @@ def saved_message(field: FieldDefinition, value: StoredValue) -> str:
     message = f"Saved {field.label} = {shown} at {value.captured_at.strftime('%H:%M:%SZ')}."
     if value.late:
         message += " Recorded as a late entry."
+    if value.paper_form:
+        message += f" Flagged as transcribed from paper form {value.paper_form}."
     if value.deviation_id is not None:
         message += " A deviation was opened: see the batch page."
     return message

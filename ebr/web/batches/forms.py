@@ -72,6 +72,8 @@ class ValueForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type inf
     override_reason = StringField("Reason for typing over the device", validators=[Optional(), Length(max=500)])
     change_reason = StringField("Reason for the change", validators=[Optional(), Length(max=500)])
     confirmed = BooleanField("Record although outside the limits")
+    transcribed = BooleanField("Transcribed from a paper form")  # after an outage (OPS-02)
+    paper_form = StringField("Paper form number", validators=[Optional(), Length(max=32)])
 
 
 class CorrectionForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF ships no type information

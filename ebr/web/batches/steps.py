@@ -49,6 +49,7 @@ def step(batch_id: str, step_pk: int) -> str:
         may_perform=_may_perform(view, current_user.user),
         action_form=ActionForm(),
         correction_form=CorrectionForm(),
+        paper_forms=services().paper_forms.issued_for(step_pk),  # the outage fallback (OPS-02)
     )
 
 
@@ -66,6 +67,8 @@ def enter_value(batch_id: str, step_pk: int) -> Response:
         form.repeat.data or None,
         text(form.override_reason),
         text(form.change_reason),
+        paper_form=text(form.paper_form),
+        transcribed=bool(form.transcribed.data),
     )
     try:
         field, value = save(batch_id, step_pk, entry)

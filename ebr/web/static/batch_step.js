@@ -49,7 +49,9 @@
       confirmed: Boolean(confirmed || (box && box.checked)),
       repeat: valueOf(form, "input[name=repeat]"),
       override_reason: valueOf(form, "input[name=override_reason]") || "",
-      change_reason: valueOf(form, "input[name=change_reason]") || ""
+      change_reason: valueOf(form, "input[name=change_reason]") || "",
+      transcribed: Boolean(part(form, "input[name=transcribed]") && part(form, "input[name=transcribed]").checked),
+      paper_form: valueOf(form, "input[name=paper_form]") || ""
     };
   }
 

@@ -61,7 +61,7 @@ FAILURES = {
 
 
 @pytest.mark.req("ERP-05")
-@pytest.mark.error_handling
+@pytest.mark.error_handling("erp_5xx")
 @pytest.mark.parametrize("failure", list(FAILURES))
 def test_transient_failures_are_retried_on_an_exponential_schedule_with_jitter_then_dead(
     runtime: Runtime, erp: FakeErp, sender: Dispatcher, clock: FakeClock, jitter: Jitter, failure: str
@@ -94,7 +94,8 @@ def test_the_erps_retry_after_is_a_floor_under_the_backoff(
 
 
 @pytest.mark.req("ERP-05")
-@pytest.mark.error_handling
+@pytest.mark.req("OPS-01")
+@pytest.mark.error_handling("erp_4xx")
 def test_a_refused_posting_is_dead_at_once_with_an_alert_an_incident_and_an_audit_entry(
     runtime: Runtime, erp: FakeErp, sender: Dispatcher, alerts: RecordingAlertSink, notifier: RecordingNotifier
 ) -> None:
@@ -109,6 +110,9 @@ def test_a_refused_posting_is_dead_at_once_with_an_alert_an_incident_and_an_audi
     assert alert.kind == "erp-dead" and item.key in alert.message and "replay" in alert.message
     (incident,) = notifier.received
     assert (incident.kind, incident.severity) == ("erp_dead", "critical") and item.key in incident.message
+    [recorded] = runtime.services.incidents.open_incidents()  # the record QA and the admin see, not only a notice
+    assert (recorded.id, recorded.correlation_id) == (incident.id, item.key)
+    assert recorded.opened_at == runtime.services.clock.now()
     (died,) = [e.draft for e in trail(runtime, message_id) if e.draft.field == "status"]
     assert (died.old_value, died.new_value, died.username) == ("pending", "dead", "system")
     assert item.key in died.reason and dead.payload_sha256 in died.reason and "HTTP 422" in died.reason

@@ -162,3 +162,18 @@ def test_the_received_view_lists_each_key_with_its_hashes_and_the_net_effect(
     view = httpx.get(erp.url.replace("/postings", "/received")).json()
     assert view["keys"][key] == {"deliveries": 2, "applied": 1, "sha256": [hashlib.sha256(body).hexdigest()]}
     assert view["order"] == [key] and view["net"]["receipts"] == {"PARA-500/B-VIEW": "118.5"}
+
+
+def test_the_page_for_people_lists_each_applied_posting_once_with_its_lines(
+    erp: FakeErp, transport: HttpErpTransport
+) -> None:
+    page = httpx.get(erp.url.removesuffix("/postings") + "/")
+    assert page.status_code == 200 and "Nothing received yet." in page.text
+    key, body = _xml("B-PAGE")
+    transport.send(key, XML, body)
+    transport.send(key, XML, body)  # a repeat is answered again, never listed twice
+    page = httpx.get(erp.url.removesuffix("/postings") + "/")
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.text.count(f"<code>{key}</code>") == 1
+    assert "Produced: PARA-500 lot B-PAGE 118.5" in page.text
+    assert "2 / 1" in page.text  # two deliveries, applied once

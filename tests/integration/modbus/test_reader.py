@@ -106,7 +106,7 @@ def test_a_unit_id_with_no_device_behind_the_gateway_answers_exception_11(
         reader.read(endpoint(plant, 42), [NET_MASS])
 
 
-@pytest.mark.error_handling
+@pytest.mark.error_handling("device_timeout")
 @pytest.mark.parametrize("retries", [0, 1, 2])
 def test_a_device_that_never_answers_times_out_within_timeout_times_attempts(
     plant: SimulatedPlant, reader: ModbusReader, retries: int

@@ -116,7 +116,7 @@ def test_time_stamp_from_an_untrusted_service_fails_validation(
     assert not result.bottom_line
 
 
-@pytest.mark.error_handling
+@pytest.mark.error_handling("tsa_unavailable")
 def test_unreachable_time_stamping_service_refuses_the_signature(
     releaser: Releaser, record_pdf: bytes, stamp: PdfStamp
 ) -> None:

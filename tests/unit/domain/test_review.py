@@ -51,6 +51,7 @@ class Value:
     change_reason: str = ""
     after_signing: bool = False
     deviation_id: int | None = None
+    paper_form: str = ""
 
 
 @dataclass(frozen=True)

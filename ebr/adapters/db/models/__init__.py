@@ -23,6 +23,7 @@ from ebr.adapters.db.models.execution import (
     TrainingRecordRow,
 )
 from ebr.adapters.db.models.masterdata import ContainerRow, MaterialLotRow, MaterialRow, ProductionOrderRow
+from ebr.adapters.db.models.paper_forms import PaperFormRow
 from ebr.adapters.db.models.procedures import BundleFileRow, ProcedureVersionRow, ProductProcedureRow
 from ebr.adapters.db.models.review import BatchAddendumRow, BatchDecisionRow, ReviewMarkRow, TrailReviewRow
 from ebr.adapters.db.models.samples import BatchSampleRow, StepAttachmentRow
@@ -71,6 +72,7 @@ __all__ = [
     "OrderComponentRow",
     "OutboxAttemptRow",
     "OutboxMessageRow",
+    "PaperFormRow",
     "PolicyRow",
     "ProcedureVersionRow",
     "ProductProcedureRow",

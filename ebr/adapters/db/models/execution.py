@@ -50,6 +50,8 @@ class StepValueRow(Base):
     device_detail: Mapped[str] = mapped_column(Text, default="", server_default=EMPTY)
     # A void of an unsigned entry is a row superseding it with no value and this reason; "" for any other row.
     void_reason: Mapped[str] = mapped_column(Text, default="", server_default=EMPTY)
+    # An entry transcribed from a controlled paper form names the form (OPS-02); "" for any other row.
+    paper_form: Mapped[str] = mapped_column(String(32), default="", server_default=EMPTY)
 
 
 class DeviationRow(Base):
@@ -159,6 +161,10 @@ class IncidentRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The request or act it came from, and how often the same fault recurred while it stayed open (OPS-01).
+    correlation_id: Mapped[str] = mapped_column(String(64), default="", server_default=EMPTY)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class TrainingRecordRow(Base):
