@@ -69,4 +69,5 @@ def test_an_unknown_batch_is_a_404_page_and_a_404_json_answer(app: Flask, runtim
 def test_genealogy_needs_a_session(app: Flask, runtime: Runtime) -> None:
     anonymous = app.test_client()
     assert anonymous.get("/genealogy/lots/PARA-API/L-PARA-API").status_code == 302
-    assert anonymous.get("/api/genealogy/lots/PARA-API/L-PARA-API").status_code == 302
+    answer = anonymous.get("/api/genealogy/lots/PARA-API/L-PARA-API")  # a program gets the documented 401
+    assert answer.status_code == 401 and answer.get_json()["error"] == "Unauthorized"

@@ -34,7 +34,7 @@ from ebr.config import Settings
 from ebr.domain.audit import to_utc_text
 from tests.app.execution_support import Floor
 from tests.app.items_support import link_results
-from tests.app.record_support import granulation_batch
+from tests.app.record_support import granulation_batch, step_record
 from tests.app.review_support import acknowledge_all, decide, review_trail, reviewer
 from tests.factories import actor_of
 from tests.fakes import FakeClock, RecordingNotifier
@@ -84,6 +84,7 @@ def rendered(
     rt = build(settings, clock=clock, alert_sink=RecordingAlertSink(), notifier=RecordingNotifier())
     floor = granulation_batch(rt, clock)
     _settle_deviations(floor)
+    _resign_corrected(floor)
     link_results(floor)  # the blend uniformity result from the laboratory, linked by QA before release
     rt.services.review.submit_for_review(actor_of(floor.supervisor.user), floor.batch_id, "record checked")
     clock.advance(minutes=2)
@@ -111,6 +112,24 @@ def _settle_deviations(floor: Floor) -> None:
             )
         if deviation.status != "closed":
             floor.act("close", floor.qa, "closed", "no further action", deviation_pk=deviation.id)
+
+
+def _resign_corrected(floor: Floor) -> None:
+    """The step whose value was corrected after signing is signed again over its corrected content (SIG-03)."""
+    step_pk = step_record(floor, "lc_remove_previous").id
+    state = floor.rt.services.execution.step(floor.batch_id, step_pk).resign
+    assert state.awaiting, "the correction invalidated no signature"
+    for meaning in state.awaiting:
+        person = floor.operator if meaning == "performed" else floor.supervisor
+        parameters = {"through": str(state.through)}
+        floor.act(
+            f"resign_{meaning}",
+            person,
+            meaning,
+            "re-signed after the correction",
+            step_pk=step_pk,
+            parameters=parameters,
+        )
 
 
 def _release(rt: Runtime, floor: Floor, clock: FakeClock) -> StoredDocument:
