@@ -17,9 +17,10 @@ from ebr.app.deviations import open_in, severity_of
 from ebr.app.execution_context import READY, ProcedureCache, check_open, check_performer, load_step
 from ebr.app.execution_corrections import Entry, store
 from ebr.app.execution_results import CalculationFailed, evaluate
-from ebr.app.execution_views import BatchView, StepView, batch_view, step_view
+from ebr.app.execution_views import WORKLIST, BatchView, StepView, batch_view, step_view, worklist_views
 from ebr.app.execution_voids import void_entry
 from ebr.app.incidents import open_incident
+from ebr.app.paging import PAGE_SIZE, Page, offset_of
 from ebr.app.ports import Clock, StoredAction, StoredDeviation, StoredValue, UnitOfWorkFactory
 from ebr.app.scans import ScanRefused
 from ebr.app.step_completion import check_person
@@ -219,10 +220,13 @@ class ExecutionService:
                 raised += 1
         return raised
 
-    def worklist(self) -> list[BatchView]:
-        """Batches in progress, on hold or awaiting review, with their open steps."""
+    def worklist(self, number: int = 1, size: int = PAGE_SIZE) -> Page[BatchView]:
+        """One page of the batches in progress, on hold or awaiting review, with their open steps; running first."""
         with self._uow(self._ctx(Actor.system())) as uow:
-            return [batch_view(uow, self._cache, b.batch.id, detail=False) for b in uow.batches.active()]
+            total = uow.batches.count(WORKLIST)
+            start = offset_of(number, total, size)
+            batches = uow.batches.listed(WORKLIST, start, size, newest_first=True)
+            return Page(worklist_views(uow, self._cache, batches), start // size + 1, size, total)
 
     def batch(self, batch_id: str) -> BatchView:
         """One batch: every step record, deviation, action, yield and reconciliation, and the diagram state."""

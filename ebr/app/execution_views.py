@@ -23,6 +23,9 @@ from ebr.app.ports import (
 from ebr.app.scans import in_use
 from ebr.domain.steps import FieldDefinition, FormDefinition, StepDefinition
 
+# The worklist's batches and their order: running or held first, then those done and awaiting review; newest first.
+WORKLIST = {"in_progress": 0, "held": 0, "completed": 1, "in_review": 1}
+
 
 @dataclass(frozen=True)
 class StepLine:
@@ -99,18 +102,10 @@ def _lines(uow: UnitOfWork, cache: ProcedureCache, batch: StoredBatch) -> list[S
     ]
 
 
-def batch_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, detail: bool = True) -> BatchView:
-    """One batch as its page shows it; without detail only the open steps are read."""
+def batch_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str) -> BatchView:
+    """One batch as its page shows it."""
     batch = uow.batches.get(batch_id)
     procedure = cache.get(uow, batch.batch.procedure_version_id)
-    if not detail:
-        open_records = uow.batches.open_steps(batch.id)
-        steps = procedure.steps
-        lines = [
-            StepLine(r, steps[r.step_id].name, steps[r.step_id].critical, bool(steps[r.step_id].verifier_roles))
-            for r in sorted(open_records, key=lambda r: r.id)
-        ]
-        return BatchView(batch, procedure.bundle.procedure_id, lines)
     lines = _lines(uow, cache, batch)
     return BatchView(
         batch,
@@ -127,6 +122,23 @@ def batch_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, detail: bo
         uow.identity_checks.for_batch(batch.id),
         uow.dispensings.for_batch(batch.id),
     )
+
+
+def worklist_views(uow: UnitOfWork, cache: ProcedureCache, batches: list[StoredBatch]) -> list[BatchView]:
+    """The worklist's cards of these batches: each with its open steps, read for all of them at once."""
+    open_records: dict[int, list[StoredStep]] = {b.id: [] for b in batches}
+    for record in uow.batches.open_steps_of(open_records):
+        open_records[record.batch_id].append(record)
+    views = []
+    for batch in batches:
+        procedure = cache.get(uow, batch.batch.procedure_version_id)
+        steps = procedure.steps
+        lines = [
+            StepLine(r, steps[r.step_id].name, steps[r.step_id].critical, bool(steps[r.step_id].verifier_roles))
+            for r in open_records[batch.id]
+        ]
+        views.append(BatchView(batch, procedure.bundle.procedure_id, lines))
+    return views
 
 
 def step_view(uow: UnitOfWork, cache: ProcedureCache, batch_id: str, step_pk: int) -> StepView:

@@ -19,6 +19,7 @@ from ebr.app.execution_context import ProcedureCache
 from ebr.app.ports import AuditFilter, Clock, UnitOfWorkFactory
 from ebr.app.ports.records import BatchRecordExporter
 from ebr.app.record_asof import evidence_at
+from ebr.app.record_cache import RecordHashes
 from ebr.app.record_evidence import ACTION_SIGNATURES, Evidence, gather, system_context
 from ebr.app.record_items import attachment, device_identification, packaging, samples
 from ebr.app.record_recipe import control_recipe
@@ -206,6 +207,7 @@ class RecordService:
         self._cache = cache
         self._version = version
         self._exporter = exporter
+        self._hashes = RecordHashes()
 
     def record(self, batch_id: str) -> dict[str, object]:
         """The canonical record of the batch as it is now."""
@@ -216,6 +218,21 @@ class RecordService:
     def record_hash(self, batch_id: str) -> str:
         """The SHA-256 of the batch's canonical record."""
         return record_digest(self.record(batch_id))
+
+    def shown_hash(self, batch_id: str) -> str:
+        """The record hash a screen shows: the same, rebuilt only once something audited has changed since."""
+        before = self._head()
+        known = self._hashes.get(batch_id, before)
+        if known is not None:
+            return known
+        digest = record_digest(self.record(batch_id))
+        if self._head() == before:
+            self._hashes.put(batch_id, before, digest)
+        return digest
+
+    def _head(self) -> int:
+        with self._uow(system_context(self._clock.now())) as uow:
+            return uow.audit.head()[0]
 
     def as_of(self, batch_id: str, moment: datetime) -> dict[str, object]:
         """The record as it stood at a past moment, rebuilt from append-only rows and audit entries (AUD-11)."""

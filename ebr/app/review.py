@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ebr.app.accounts import require, require_reason
 from ebr.app.context import Actor, AuditContext, RequestInfo
 from ebr.app.execution_context import ProcedureCache
+from ebr.app.paging import PAGE_SIZE, Page, offset_of
 from ebr.app.policy import effective_policy
 from ebr.app.ports import Clock, StoredBatch, StoredSignature, UnitOfWork, UnitOfWorkFactory
 from ebr.app.ports.review import (
@@ -111,8 +112,8 @@ class ReviewView:
 class ReviewQueue:
     """Batches waiting for QA, and those decided most recently."""
 
-    completed: list[StoredBatch]
-    in_review: list[StoredBatch]
+    completed: Page[StoredBatch]
+    in_review: Page[StoredBatch]
     decided: list[StoredBatch]
 
 
@@ -148,6 +149,13 @@ def _view(uow: UnitOfWork, evidence: Evidence, candidate: str | None) -> ReviewV
     )
 
 
+def _waiting(uow: UnitOfWork, status: BatchStatus, number: int, size: int) -> Page[StoredBatch]:
+    # The submission time is not kept on the batch; batch ids grow with the start, so the oldest started comes first.
+    total = uow.batches.count({str(status)})
+    start = offset_of(number, total, size)
+    return Page(uow.batches.listed({str(status): 0}, start, size, newest_first=False), start // size + 1, size, total)
+
+
 class ReviewService:
     """QA's use cases of review by exception."""
 
@@ -162,15 +170,15 @@ class ReviewService:
     def _ctx(self, actor: Actor, reason: str = "", request: RequestInfo | None = None) -> AuditContext:
         return AuditContext(actor, self._clock.now(), reason, request or RequestInfo())
 
-    def queue(self) -> ReviewQueue:
-        """Completed batches to submit, batches in review, and the latest released or rejected ones."""
+    def queue(self, completed: int = 1, in_review: int = 1, size: int = PAGE_SIZE) -> ReviewQueue:
+        """A page of the completed batches to submit and one of those in review, oldest first (the longest
+        waiting on top), and the latest released or rejected ones."""
         with self._uow(self._ctx(Actor.system())) as uow:
-            active = uow.batches.active()
-            decided = uow.reviews.batch_ids({str(BatchStatus.RELEASED), str(BatchStatus.REJECTED)}, QUEUE_DECIDED)
+            decided = {str(BatchStatus.RELEASED): 0, str(BatchStatus.REJECTED): 0}
             return ReviewQueue(
-                [b for b in active if b.batch.status is BatchStatus.COMPLETED],
-                [b for b in active if b.batch.status is BatchStatus.IN_REVIEW],
-                [uow.batches.get(batch_id) for batch_id in decided],
+                _waiting(uow, BatchStatus.COMPLETED, completed, size),
+                _waiting(uow, BatchStatus.IN_REVIEW, in_review, size),
+                uow.batches.listed(decided, 0, QUEUE_DECIDED, newest_first=True),
             )
 
     def submit_for_review(

@@ -117,8 +117,9 @@ class SigningService:
 
     def verify(self) -> list[SignatureFinding]:
         """Every signature that fails verification, named (ebr verify signatures)."""
-        with self._uow(AuditContext(Actor.system(), self._clock.now())) as uow:
-            return verify_signatures(uow, self._keys, self._signables)
+        return verify_signatures(
+            self._uow, AuditContext(Actor.system(), self._clock.now()), self._keys, self._signables
+        )
 
     def signatures_on(self, object_type: str, object_id: str) -> list[StoredSignature]:
         """The signatures of one object, oldest first, with their manifestations."""

@@ -3,6 +3,7 @@ batch's audit trail reviewed with a signature (AUD-09), and submission for revie
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 
 import pytest
@@ -35,6 +36,7 @@ from tests.app.review_support import (
 )
 from tests.factories import actor_of, sign
 from tests.fakes import FakeClock
+from tests.web.batch_support import second_batch
 
 # The exceptions QA-03 names, and the kinds this system adds (signed departures from the procedure).
 QA03_KINDS = {
@@ -177,7 +179,7 @@ def test_a_completed_batch_is_submitted_for_review_by_a_supervisor_with_its_reas
         runtime.services.review.submit_for_review(actor_of(floor.supervisor.user), floor.batch_id, " ")
     submit(floor)
     queue = runtime.services.review.queue()
-    assert [b.batch.id for b in queue.in_review] == [floor.batch_id] and queue.completed == []
+    assert [b.batch.id for b in queue.in_review.items] == [floor.batch_id] and queue.completed.items == []
     stored = runtime.services.batches.get(floor.batch_id)
     entry = [e for e in trail(runtime, "batch", str(stored.id)) if e.draft.field == "status"][-1]
     assert (entry.draft.old_value, entry.draft.new_value) == ("completed", "in_review")
@@ -317,3 +319,22 @@ def test_typing_over_a_device_value_needs_a_reason_and_shows_as_an_override_in_t
     assert _in_order(text.split(), f"(manual override: {why})".split())  # a table cell wraps between columns
     # The device value stays, beside the override that superseded it.
     assert _in_order(text.split(), f"entry {captured.id} SUPERSEDED by entry {typed[0].id}".split())
+
+
+def test_the_review_queue_pages_its_lists_oldest_first_and_a_page_past_the_end_is_the_first(
+    runtime: Runtime, plant: SimulatedPlant
+) -> None:
+    floor = completed_batch(runtime, plant)
+    later = dataclasses.replace(floor, batch_id=second_batch(runtime, floor, "9002"))
+    run_to_completion(later)
+    queue = runtime.services.review
+    first, second = queue.queue(completed=1, size=1).completed, queue.queue(completed=2, size=1).completed
+    assert [b.batch.id for b in first.items] == [floor.batch_id]
+    assert (first.number, first.total, first.pages) == (1, 2, 2)
+    assert [b.batch.id for b in second.items] == [later.batch_id] and second.number == 2
+    past = queue.queue(completed=7, size=1).completed
+    assert [b.batch.id for b in past.items] == [floor.batch_id] and past.number == 1
+    submit(later)
+    both = queue.queue(size=1)
+    assert [b.batch.id for b in both.completed.items] == [floor.batch_id] and both.completed.total == 1
+    assert [b.batch.id for b in both.in_review.items] == [later.batch_id] and both.in_review.total == 1

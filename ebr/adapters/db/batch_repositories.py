@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from ebr.adapters.db.models import BatchEngineStateRow, BatchRow, ProductionOrderRow, StepRecordRow
@@ -192,6 +193,33 @@ class SqlBatchRepository:
         live = ("in_progress", "held", "completed", "in_review")
         rows = self._s.scalars(select(BatchRow).where(BatchRow.status.in_(live)).order_by(BatchRow.id))
         return [self._stored(r) for r in rows]
+
+    def listed(self, ranks: Mapping[str, int], offset: int, limit: int, newest_first: bool) -> list[StoredBatch]:
+        """One page of the batches in these states, by the states' rank, then newest (or oldest) first."""
+        rank = case(dict(ranks), value=BatchRow.status)
+        age = BatchRow.id.desc() if newest_first else BatchRow.id
+        query = (
+            select(BatchRow, ProductionOrderRow.order_number)
+            .join(ProductionOrderRow, ProductionOrderRow.id == BatchRow.order_id)
+            .where(BatchRow.status.in_(sorted(ranks)))
+            .order_by(rank, age)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_batch(row, number) for row, number in self._s.execute(query)]
+
+    def count(self, statuses: Collection[str]) -> int:
+        query = select(func.count()).select_from(BatchRow).where(BatchRow.status.in_(sorted(statuses)))
+        return int(self._s.scalar(query) or 0)
+
+    def open_steps_of(self, batch_pks: Collection[int]) -> list[StoredStep]:
+        """The open steps of several batches in one query, in id order."""
+        if not batch_pks:
+            return []
+        query = select(StepRecordRow).where(
+            StepRecordRow.batch_id.in_(sorted(batch_pks)), StepRecordRow.status.in_(("ready", "performed"))
+        )
+        return [_step(r) for r in self._s.scalars(query.order_by(StepRecordRow.id))]
 
     def overdue_steps(self, now: datetime) -> list[StoredStep]:
         query = select(StepRecordRow).where(

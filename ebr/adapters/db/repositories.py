@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, select, update
@@ -24,6 +24,8 @@ from ebr.app.context import AuditContext
 from ebr.app.ports import Alert, ApiClient, AuditFilter, Credentials, StoredSession
 from ebr.domain.accounts import Role, User
 from ebr.domain.audit import Action, AuditEntry, EntryDraft
+from ebr.domain.chain_scan import COLUMNS as CHAIN_COLUMNS
+from ebr.domain.chain_scan import ChainRow
 from ebr.domain.errors import NotFound
 
 
@@ -373,6 +375,12 @@ class SqlAuditLog:
         stmt = select(AuditEntryRow).order_by(AuditEntryRow.seq)
         for row in self._s.scalars(stmt, execution_options={"yield_per": 1000}):
             yield _entry(row)
+
+    def chain_rows(self, chunk: int) -> Iterator[Sequence[ChainRow]]:
+        # Plain rows, streamed (a server-side cursor on PostgreSQL): no entry objects, memory flat in the chain size.
+        columns = [AuditEntryRow.__table__.c[name] for name in CHAIN_COLUMNS]
+        stmt = select(*columns).order_by(AuditEntryRow.seq)
+        yield from self._s.execute(stmt, execution_options={"yield_per": chunk}).partitions()
 
     def head(self) -> tuple[int, str]:
         head = self._s.get(AuditHeadRow, 1)

@@ -121,6 +121,10 @@ class SqlSignatureRepository:
     def all(self) -> list[StoredSignature]:
         return [_signature(r) for r in self._s.scalars(select(SignatureRow).order_by(SignatureRow.id))]
 
+    def page(self, after_id: int, limit: int) -> list[StoredSignature]:
+        query = select(SignatureRow).where(SignatureRow.id > after_id).order_by(SignatureRow.id).limit(limit)
+        return [_signature(r) for r in self._s.scalars(query)]
+
 
 class SqlChallengeRepository:
     """Signing challenges."""

@@ -43,6 +43,7 @@ from ebr.app.ports.signing import (
 )
 from ebr.domain.accounts import Role, User
 from ebr.domain.audit import Action, AuditEntry, Checkpoint
+from ebr.domain.chain_scan import ChainRow
 
 
 class Clock(Protocol):
@@ -251,6 +252,9 @@ class AuditLog(Protocol):
     def query(self, flt: AuditFilter, limit: int | None = None) -> list[AuditEntry]: ...
     def iter_all(self) -> Iterator[AuditEntry]: ...
     def head(self) -> tuple[int, str]: ...
+    def chain_rows(self, chunk: int) -> Iterator[Sequence[ChainRow]]:
+        """The whole chain in seq order as plain rows (chain_scan.COLUMNS), `chunk` rows at a time."""
+        ...
 
 
 class UnitOfWork(Protocol):

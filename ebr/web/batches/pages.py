@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template
+from flask import Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from ebr.app.paging import page_number
 from ebr.domain.accounts import Permission
 from ebr.domain.orders import OrderStatus
 from ebr.web.batches.common import batch_url, bp, checked, main_bpmn, people, progress
@@ -28,7 +29,8 @@ def worklist() -> str:
     """Active batches with the steps someone must act on, and released orders waiting for their batch."""
     return render_template(
         "batches/worklist.html",
-        batches=services().execution.worklist(),
+        batches=services().execution.worklist(page_number(request.args.get("page"))),
+        page_link=lambda n: url_for("batches.worklist", page=n),
         orders=services().orders.list(OrderStatus.RELEASED),
         start_form=StartForm(),
     )

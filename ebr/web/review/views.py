@@ -3,9 +3,10 @@ review, release or rejection through the signing dialog, and addenda after the d
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from ebr.app.paging import page_number
 from ebr.app.release import ADDENDUM_MEANING, meaning_of
 from ebr.domain.accounts import Permission
 from ebr.domain.errors import Conflict, NotFound
@@ -26,8 +27,16 @@ def review_url(batch_id: str, anchor: str | None = None) -> str:
 @bp.route("/")
 @page(Permission.BATCH_REVIEW)
 def queue() -> str:
-    """Completed batches to submit, batches in review, and those released or rejected most recently."""
-    return render_template("review/queue.html", queue=services().review.queue(), submit_form=SubmitForm())
+    """Completed batches to submit, batches in review (a page of each), and those released or rejected lately."""
+    args = request.args
+    completed, in_review = page_number(args.get("completed_page")), page_number(args.get("in_review_page"))
+    return render_template(
+        "review/queue.html",
+        queue=services().review.queue(completed, in_review),
+        completed_link=lambda n: url_for("review.queue", completed_page=n, in_review_page=in_review),
+        in_review_link=lambda n: url_for("review.queue", completed_page=completed, in_review_page=n),
+        submit_form=SubmitForm(),
+    )
 
 
 @bp.route("/<batch_id>/submit", methods=["POST"])
@@ -49,7 +58,7 @@ def batch(batch_id: str) -> str:
         "review/batch.html",
         view=services().review.review(batch_id),
         documents=services().documents.documents(batch_id),
-        record_hash=services().records.record_hash(batch_id),
+        record_hash=services().records.shown_hash(batch_id),
         people=people(),
         acknowledge_form=AcknowledgeForm(),
         action_form=ActionForm(),

@@ -15,7 +15,11 @@ class AuditEntryRow(Base):
 
     __tablename__ = "audit_entry"
     # A batch record reads its objects' entries by key, not by scanning a time window.
-    __table_args__ = (Index("ix_audit_entry_object", "object_type", "object_id"),)
+    # One user's entries, newest or oldest first, by index however long the trail (the trail filtered by user).
+    __table_args__ = (
+        Index("ix_audit_entry_object", "object_type", "object_id"),
+        Index("ix_audit_entry_username_seq", "username", "seq"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
