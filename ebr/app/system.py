@@ -39,7 +39,8 @@ class SystemService:
             current = str(self.version)
             if previous == current:
                 return None
-            uow.system.put("version", current)
+            if not uow.system.claim("version", previous, current):
+                return None  # another process of this installation, started at the same time, recorded it
             stored = uow.settings.stored()
             for spec in SPECS:
                 if spec.key not in stored:  # the initial configuration enters the trail with its values

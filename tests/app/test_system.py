@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
-from ebr.app.context import Actor
+from ebr.app.context import Actor, AuditContext
 from ebr.app.ports import AuditFilter
 from ebr.app.system import SystemService, Version
 from ebr.bootstrap import Runtime
@@ -72,3 +73,21 @@ def test_first_start_records_the_initial_configuration(runtime: Runtime) -> None
     created = runtime.services.trail.query(AuditFilter(object_type="setting", action="create"))
     assert {e.draft.object_id for e in created} >= {"lockout.threshold", "session.idle_minutes"}
     assert Actor.system().username == created[0].draft.username
+
+
+def test_a_process_starting_while_another_records_the_same_start_writes_nothing_and_does_not_fail(
+    runtime: Runtime,
+) -> None:
+    """Web workers boot side by side on a fresh database: the one that loses the race must not crash its boot."""
+    first = runtime.services.uow(AuditContext(Actor.system(), runtime.services.clock.now()))
+    outcome: list[object] = []
+    with first as uow:
+        assert uow.system.claim("version", None, str(runtime.services.system.version))
+        other = threading.Thread(target=lambda: outcome.append(runtime.services.system.record_startup("web")))
+        other.start()
+        other.join(0.5)
+        assert other.is_alive(), "the second start did not wait for the first one's transaction"
+        uow.commit()
+    other.join(30)
+    assert outcome == [None]  # it found the version recorded: nothing more to write
+    assert runtime.services.trail.query(AuditFilter(action="system_start")) == []

@@ -17,7 +17,6 @@ from ebr.adapters.db.models import (
     GmpSettingRow,
     LoginAttemptRow,
     SessionRow,
-    SystemStateRow,
     UserRow,
 )
 from ebr.app.context import AuditContext
@@ -294,24 +293,6 @@ class SqlApiClientRepository:
 
     def list(self) -> list[ApiClient]:
         return [self._client(r) for r in self._s.scalars(select(ApiClientRow).order_by(ApiClientRow.id))]
-
-
-class SqlSystemStateRepository:
-    """Installation facts."""
-
-    def __init__(self, session: Session) -> None:
-        self._s = session
-
-    def get(self, key: str) -> str | None:
-        row = self._s.get(SystemStateRow, key)
-        return row.value if row else None
-
-    def put(self, key: str, value: str) -> None:
-        row = self._s.get(SystemStateRow, key)
-        if row is None:
-            self._s.add(SystemStateRow(key=key, value=value))
-        else:
-            row.value = value
 
 
 def _entry(row: AuditEntryRow) -> AuditEntry:

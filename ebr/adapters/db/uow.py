@@ -47,7 +47,6 @@ from ebr.adapters.db.repositories import (
     SqlLoginAttemptRepository,
     SqlSessionRepository,
     SqlSettingsRepository,
-    SqlSystemStateRepository,
     SqlUserRepository,
 )
 from ebr.adapters.db.review_repositories import SqlDecisionRepository, SqlReviewRepository
@@ -61,6 +60,7 @@ from ebr.adapters.db.signing_repositories import (
     SqlSignatureRepository,
     SqlSigningKeyRepository,
 )
+from ebr.adapters.db.system_repositories import SqlSystemStateRepository
 from ebr.app.context import AuditContext
 from ebr.app.ports import Sealer
 from ebr.domain.audit import EntryDraft, content_digest, entry_hash, is_clock_anomaly, seal_message
