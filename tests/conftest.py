@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from ebr.adapters.alerts.sinks import RecordingAlertSink
 from ebr.adapters.db.engine import make_engine
 from ebr.adapters.db.migrate import upgrade
+from ebr.adapters.modbus.simulator import SimulatedPlant
 from ebr.bootstrap import Runtime, build
 from ebr.config import Settings
 from tests.fakes import FakeClock, RecordingNotifier
@@ -144,3 +145,11 @@ def client(app: Flask) -> FlaskClient:
     # Plain HTTP: the Secure cookie is still sent by the test client, while Flask-WTF's strict Referer check
     # (HTTPS only) would need a Referer on every POST; tests/web/test_csrf.py covers the HTTPS case explicitly.
     return app.test_client()
+
+
+@pytest.fixture
+def plant() -> Iterator[SimulatedPlant]:
+    """A simulated plant on a free loopback port whose values hold still, so each test knows what devices answer
+    (the balance shows the quick check's target, so a clean batch completes without exceptions)."""
+    with SimulatedPlant(moving=False, settle_s=0.0) as simulated:
+        yield simulated

@@ -59,13 +59,6 @@ def settings(settings: Settings, erp: FakeErp) -> Settings:
     return settings.with_(erp_url=erp.url)
 
 
-@pytest.fixture
-def plant() -> Iterator[SimulatedPlant]:
-    """The simulated balance on a loopback Modbus port, its reading steady."""
-    with SimulatedPlant(moving=False, settle_s=0.0) as simulated:
-        yield simulated
-
-
 def set_up_site(rt: Runtime, plant: SimulatedPlant) -> Cast:
     """Policy in force, the four people, equipment wired to the plant, containers on the shelf, materials known."""
     effective_policy(rt)

@@ -50,17 +50,6 @@ def new_page(browser: Browser) -> Iterator[NewPage]:
         context.close()
 
 
-@pytest.fixture
-def plant() -> Iterator[SimulatedPlant]:
-    """The balance shows the quick check's target, so the batch completes without exceptions."""
-    simulated = SimulatedPlant(moving=False, settle_s=0.0)
-    simulated.start()
-    try:
-        yield simulated
-    finally:
-        simulated.stop()
-
-
 def step_url(base: str, floor: Floor, step_id: str) -> str:
     return f"{base}/batches/{floor.batch_id}/steps/{floor.step(step_id).record.id}"
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from ebr.adapters.alerts.sinks import RecordingAlertSink
-from ebr.adapters.modbus.simulator import SimulatedPlant
 from ebr.bootstrap import Runtime, build
 from ebr.config import Settings
 
@@ -18,14 +17,3 @@ def live(settings: Settings) -> Iterator[Runtime]:
     rt = build(settings, alert_sink=RecordingAlertSink())
     yield rt
     rt.engine.dispose()
-
-
-@pytest.fixture
-def plant() -> Iterator[SimulatedPlant]:
-    """A simulated plant on a free loopback port whose values hold still."""
-    simulated = SimulatedPlant(moving=False, settle_s=0.0)
-    simulated.start()
-    try:
-        yield simulated
-    finally:
-        simulated.stop()

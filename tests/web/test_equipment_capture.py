@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html as entities
 import re
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -35,17 +34,6 @@ def text_of(response: TestResponse) -> str:
 
 
 CODE128_STOP = "1100011101011"  # the stop pattern and its final bar, as ISO/IEC 15417 draws it
-
-
-@pytest.fixture
-def plant() -> Iterator[SimulatedPlant]:
-    """The simulated plant on a free loopback port, its values holding still so each test knows what is read."""
-    simulated = SimulatedPlant(moving=False, settle_s=0.0)
-    simulated.start()
-    try:
-        yield simulated
-    finally:
-        simulated.stop()
 
 
 def test_the_weighing_step_shows_the_balance_in_use_with_its_page_and_a_capture_button(

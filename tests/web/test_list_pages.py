@@ -4,9 +4,7 @@ a page number that is no page shows the first page instead of failing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from flask import Flask
 
 from ebr.adapters.modbus.simulator import SimulatedPlant
@@ -17,17 +15,6 @@ from tests.app.review_support import completed_batch, reviewer
 from tests.web.batch_support import browser_of, second_batch
 
 BAD_PAGES = ("0", "-1", "x", "99999999999999999999", "3")
-
-
-@pytest.fixture
-def plant() -> Iterator[SimulatedPlant]:
-    """A simulated plant whose balance shows the quick check's target, so the batches complete cleanly."""
-    simulated = SimulatedPlant(moving=False, settle_s=0.0)
-    simulated.start()
-    try:
-        yield simulated
-    finally:
-        simulated.stop()
 
 
 def cards(html: str) -> list[str]:

@@ -47,17 +47,6 @@ def runtime(
     yield from ready_runtime(settings, clock, alerts, notifier)
 
 
-@pytest.fixture
-def plant() -> Iterator[SimulatedPlant]:
-    """A simulated plant whose balance shows the quick check's target, so a clean batch has no exception."""
-    simulated = SimulatedPlant(moving=False, settle_s=0.0)
-    simulated.start()
-    try:
-        yield simulated
-    finally:
-        simulated.stop()
-
-
 def readable(response: TestResponse) -> str:
     """The page's text as a person reads it, entities decoded."""
     return html.unescape(text_of(response))
